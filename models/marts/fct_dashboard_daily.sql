@@ -1,0 +1,175 @@
+{{ config(unique_key='activity_date') }}
+
+with calls as (
+    select * from {{ ref('int_llm_calls_labeled') }}
+),
+
+events as (
+    select * from {{ ref('int_business_events_attributed') }}
+),
+
+pricing as (
+    select {{ modelmart.table_fingerprint(ref('llm_pricing'), [
+        'provider', 'model', 'effective_from', 'input_usd_per_mtok',
+        'output_usd_per_mtok', 'cached_input_usd_per_mtok']) }} as pricing_fingerprint
+),
+
+{% if is_incremental() %}
+call_changes as (
+    select distinct calls.created_date as changed_date
+    from calls
+    where
+        calls.batch_seq > {{ modelmart.incremental_watermark() }}
+        or calls.label_batch_seq > {{ modelmart.incremental_watermark() }}
+        or calls.created_date >= {{ modelmart.add_days('(select max(activity_date) from ' ~ this ~ ')', -var('lookback_days')) }}
+        or (select max(pricing_fingerprint) from {{ this }})
+        is distinct from (select pricing.pricing_fingerprint from pricing)
+),
+
+event_changes as (
+    select distinct events.occurred_date as changed_date
+    from events
+    where
+        events.batch_seq > {{ modelmart.incremental_watermark() }}
+        or events.attribution_batch_seq > {{ modelmart.incremental_watermark() }}
+        or events.occurred_date >= {{ modelmart.add_days('(select max(activity_date) from ' ~ this ~ ')', -var('lookback_days')) }}
+),
+
+-- a call date also feeds the 7-day accuracy of the six dates after it
+write_dates as (
+    select distinct {{ modelmart.add_days('call_changes.changed_date', 'offsets.offset_days') }} as activity_date
+    from call_changes
+    cross join ({{ modelmart.day_offsets(0, 6) }}) as offsets
+    union
+    select event_changes.changed_date from event_changes
+),
+
+read_dates as (
+    select distinct {{ modelmart.add_days('write_dates.activity_date', '-offsets.offset_days') }} as activity_date
+    from write_dates
+    cross join ({{ modelmart.day_offsets(0, 6) }}) as offsets
+),
+{% endif %}
+
+calls_scoped as (
+    select * from calls
+    {% if is_incremental() %}
+        where created_date in (select read_dates.activity_date from read_dates)
+    {% endif %}
+),
+
+events_scoped as (
+    select * from events
+    {% if is_incremental() %}
+        where occurred_date in (select write_dates.activity_date from write_dates)
+    {% endif %}
+),
+
+calls_daily as (
+    select
+        created_date as activity_date,
+        provider,
+        cast(count(*) as bigint) as llm_calls,
+        cast(sum(tokens_total) as bigint) as tokens_total,
+        sum(cost_usd) as cost_usd,
+        cast(sum(case when is_priced then 0 else 1 end) as bigint) as unpriced_calls,
+        {{ modelmart.percentile_cont('response_time_ms', 0.95) }} as latency_p95_ms,
+        cast(sum(case when is_labeled then 1 else 0 end) as bigint) as labeled_calls,
+        cast(sum(case when is_correct then 1 else 0 end) as bigint) as correct_calls,
+        max(case when label_batch_seq > batch_seq then label_batch_seq else batch_seq end) as source_batch_seq
+    from calls_scoped
+    group by created_date, provider
+),
+
+events_daily as (
+    select
+        occurred_date as activity_date,
+        provider,
+        cast(sum(case when is_ticket then 1 else 0 end) as bigint) as tickets,
+        cast(sum(case when is_agent_resolved then 1 else 0 end) as bigint) as agent_resolved_tickets,
+        sum(revenue_usd) as revenue_usd,
+        max(case when attribution_batch_seq > batch_seq then attribution_batch_seq else batch_seq end)
+            as source_batch_seq
+    from events_scoped
+    group by occurred_date, provider
+),
+
+-- one row per (date, provider) with a call or an attributed business event
+row_keys as (
+    select activity_date, provider from calls_daily
+    {% if is_incremental() %}
+        where activity_date in (select write_dates.activity_date from write_dates)
+    {% endif %}
+    union
+    select activity_date, provider from events_daily
+),
+
+-- calendar-day window d-6..d over the provider's labeled calls, also for
+-- dates on which the provider only has business events
+calls_rolling as (
+    select
+        row_keys.activity_date,
+        row_keys.provider,
+        cast(sum(window_day.labeled_calls) as bigint) as labeled_calls_rolling_7d,
+        cast(sum(window_day.correct_calls) as bigint) as correct_calls_rolling_7d
+    from row_keys
+    inner join calls_daily as window_day
+        on
+            row_keys.provider = window_day.provider
+            and window_day.activity_date
+            between {{ modelmart.add_days('row_keys.activity_date', -6) }} and row_keys.activity_date
+    group by row_keys.activity_date, row_keys.provider
+),
+
+blended as (
+    select
+        row_keys.activity_date,
+        row_keys.provider,
+        coalesce(calls_daily.llm_calls, 0) as llm_calls,
+        coalesce(calls_daily.tokens_total, 0) as tokens_total,
+        calls_daily.cost_usd,
+        coalesce(calls_daily.unpriced_calls, 0) as unpriced_calls,
+        calls_daily.latency_p95_ms,
+        coalesce(calls_rolling.labeled_calls_rolling_7d, 0) as labeled_calls_rolling_7d,
+        coalesce(calls_rolling.correct_calls_rolling_7d, 0) as correct_calls_rolling_7d,
+        coalesce(events_daily.tickets, 0) as tickets,
+        coalesce(events_daily.agent_resolved_tickets, 0) as agent_resolved_tickets,
+        coalesce(events_daily.revenue_usd, 0) as revenue_usd,
+        case
+            when calls_daily.source_batch_seq > events_daily.source_batch_seq then calls_daily.source_batch_seq
+            else coalesce(events_daily.source_batch_seq, calls_daily.source_batch_seq)
+        end as source_batch_seq
+    from row_keys
+    left join calls_daily
+        on row_keys.activity_date = calls_daily.activity_date and row_keys.provider = calls_daily.provider
+    left join calls_rolling
+        on row_keys.activity_date = calls_rolling.activity_date and row_keys.provider = calls_rolling.provider
+    left join events_daily
+        on row_keys.activity_date = events_daily.activity_date and row_keys.provider = events_daily.provider
+),
+
+final as (
+    select
+        blended.activity_date,
+        blended.provider,
+        blended.llm_calls,
+        blended.tokens_total,
+        blended.cost_usd,
+        blended.unpriced_calls,
+        blended.latency_p95_ms,
+        blended.labeled_calls_rolling_7d,
+        blended.correct_calls_rolling_7d,
+        {{ modelmart.safe_divide('blended.correct_calls_rolling_7d', 'blended.labeled_calls_rolling_7d') }}
+            as accuracy_rolling_7d,
+        blended.tickets,
+        blended.agent_resolved_tickets,
+        {{ modelmart.safe_divide('blended.agent_resolved_tickets', 'blended.tickets') }} as resolution_rate,
+        blended.revenue_usd,
+        blended.provider <> '(none)' as is_ai_provider,
+        blended.source_batch_seq,
+        pricing.pricing_fingerprint
+    from blended
+    cross join pricing
+)
+
+select * from final

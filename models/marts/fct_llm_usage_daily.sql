@@ -1,0 +1,81 @@
+{{ config(unique_key='usage_date') }}
+
+with calls as (
+    select * from {{ ref('int_llm_calls_priced') }}
+),
+
+pricing as (
+    select {{ modelmart.table_fingerprint(ref('llm_pricing'), [
+        'provider', 'model', 'effective_from', 'input_usd_per_mtok',
+        'output_usd_per_mtok', 'cached_input_usd_per_mtok']) }} as pricing_fingerprint
+),
+
+{% if is_incremental() %}
+-- dates touched by new batches, the lookback, or every date when prices changed
+changed_dates as (
+    select distinct calls.created_date as usage_date
+    from calls
+    where
+        calls.batch_seq > {{ modelmart.incremental_watermark() }}
+        or calls.created_date >= {{ modelmart.add_days('(select max(usage_date) from ' ~ this ~ ')', -var('lookback_days')) }}
+        or (select max(pricing_fingerprint) from {{ this }})
+        is distinct from (select pricing.pricing_fingerprint from pricing)
+),
+{% endif %}
+
+scoped as (
+    select * from calls
+    {% if is_incremental() %}
+        where created_date in (select changed_dates.usage_date from changed_dates)
+    {% endif %}
+),
+
+aggregated as (
+    select
+        created_date as usage_date,
+        provider,
+        model,
+        team,
+        cast(count(*) as bigint) as calls,
+        cast(sum(case when is_error then 1 else 0 end) as bigint) as errors,
+        {{ modelmart.percentile_cont('response_time_ms', 0.5) }} as latency_p50_ms,
+        {{ modelmart.percentile_cont('response_time_ms', 0.95) }} as latency_p95_ms,
+        {{ modelmart.percentile_cont('response_time_ms', 0.99) }} as latency_p99_ms,
+        cast(sum(tokens_input) as bigint) as tokens_input,
+        cast(sum(tokens_output) as bigint) as tokens_output,
+        cast(sum(tokens_cached_input) as bigint) as tokens_cached_input,
+        cast(sum(tokens_total) as bigint) as tokens_total,
+        sum(cost_usd) as cost_usd,
+        cast(sum(case when is_priced then 0 else 1 end) as bigint) as unpriced_calls,
+        cast(sum(case when is_priced then 0 else tokens_total end) as bigint) as unpriced_tokens,
+        max(batch_seq) as source_batch_seq
+    from scoped
+    group by created_date, provider, model, team
+),
+
+final as (
+    select
+        aggregated.usage_date,
+        aggregated.provider,
+        aggregated.model,
+        aggregated.team,
+        aggregated.calls,
+        aggregated.errors,
+        {{ modelmart.safe_divide('aggregated.errors', 'aggregated.calls') }} as error_rate,
+        aggregated.latency_p50_ms,
+        aggregated.latency_p95_ms,
+        aggregated.latency_p99_ms,
+        aggregated.tokens_input,
+        aggregated.tokens_output,
+        aggregated.tokens_cached_input,
+        aggregated.tokens_total,
+        aggregated.cost_usd,
+        aggregated.unpriced_calls,
+        aggregated.unpriced_tokens,
+        aggregated.source_batch_seq,
+        pricing.pricing_fingerprint
+    from aggregated
+    cross join pricing
+)
+
+select * from final

@@ -1,0 +1,222 @@
+"""Build the dbt project into a private working database and publish it atomically.
+
+- One build at a time (a file lock); ingestion and readers are never blocked:
+  dbt writes ``build/warehouse.duckdb``, nobody else opens it.
+- The build sees exactly the batches committed when it started (``max_batch_seq``),
+  so a batch committing mid-build is picked up, whole, by the next build.
+- Publishing copies the checkpointed working database next to the published file
+  and renames it over ``warehouse.duckdb``: readers see the old snapshot or the
+  new one, never a half-built one. Readers holding the old file keep reading it
+  until they reconnect.
+- A build that fails or dies leaves the last good snapshot published; the working
+  copy is reset to that snapshot, so the next build starts from a known state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from modelmart.config import PROJECT_ROOT, LockBusy, Paths, UserError, file_lock, get_paths
+from modelmart.contract import STREAMS
+from modelmart.ingest import _seq_of, committed_files, ensure_layout
+
+MARTS = (
+    "fct_llm_usage_daily",
+    "fct_model_quality_daily",
+    "fct_business_daily",
+    "fct_dashboard_daily",
+)
+_PROJECT_INPUTS = ("models", "macros", "seeds", "dbt_project.yml", "profiles.yml")
+
+
+@dataclass
+class BuildResult:
+    success: bool
+    max_batch_seq: int
+    full_refresh: bool
+    seconds: float
+    failures: list[str] = field(default_factory=list)
+    published: Path | None = None
+
+    def summary(self) -> str:
+        kind = "full" if self.full_refresh else "incremental"
+        if self.success:
+            return f"built ({kind}) batches ≤ {self.max_batch_seq} in {self.seconds:.1f}s; published {self.published}"
+        return (
+            f"build FAILED after {self.seconds:.1f}s; the last good snapshot stays published.\n  "
+            + "\n  ".join(self.failures)
+        )
+
+
+def project_fingerprint() -> str:
+    """Digest of everything that defines the models; a change forces a full rebuild."""
+    digest = hashlib.sha256()
+    for name in _PROJECT_INPUTS:
+        path = PROJECT_ROOT / name
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            digest.update(str(f.relative_to(PROJECT_ROOT)).encode())
+            digest.update(f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def latest_committed_seq(paths: Paths) -> int:
+    seqs = [_seq_of(f) or 0 for s in STREAMS for f in committed_files(paths, s)]
+    return max(seqs, default=0)
+
+
+def _state_file(paths: Paths) -> Path:
+    return paths.build_dir / "state.json"
+
+
+def read_state(paths: Paths) -> dict:
+    try:
+        return json.loads(_state_file(paths).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=str))
+    os.replace(tmp, path)
+
+
+def _remove_db(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+def _reset_working_copy(paths: Paths) -> None:
+    """Make the working database equal to the published snapshot (or empty)."""
+    _remove_db(paths.build_db)
+    if paths.warehouse.exists():
+        shutil.copyfile(paths.warehouse, paths.build_db)
+
+
+def _checkpoint(db: Path) -> None:
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("checkpoint").fetchall()
+    finally:
+        con.close()
+
+
+def publish(paths: Paths) -> Path:
+    """Copy the working database and atomically rename it over the published one."""
+    _checkpoint(paths.build_db)
+    tmp = paths.home / f".warehouse.{os.getpid()}.duckdb.tmp"
+    shutil.copyfile(paths.build_db, tmp)
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, paths.warehouse)
+    return paths.warehouse
+
+
+def run_dbt(args: list[str], paths: Paths, max_batch_seq: int) -> tuple[bool, list[str]]:
+    """Run one dbt command in-process against the working database."""
+    from dbt.cli.main import dbtRunner  # imported late: dbt is slow to import
+
+    os.environ["MODELMART_HOME"] = str(paths.home)
+    os.environ["MODELMART_BUILD_DB"] = str(paths.build_db)
+    os.environ.setdefault("MODELMART_DBT_TARGET", str(paths.build_dir / "target"))
+    os.environ.setdefault("MODELMART_DBT_LOGS", str(paths.logs))
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    full_args = [
+        *args,
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--profiles-dir",
+        str(PROJECT_ROOT),
+        "--vars",
+        json.dumps({"max_batch_seq": max_batch_seq}),
+        "--quiet" if os.environ.get("MODELMART_QUIET_DBT") else "--no-quiet",
+    ]
+    result = dbtRunner().invoke(full_args)
+    failures: list[str] = []
+    if result.exception is not None:
+        failures.append(f"dbt: {str(result.exception).strip()}")
+    for node in getattr(result.result, "results", None) or []:
+        status = str(getattr(node, "status", "")).lower()
+        if status in {"error", "fail", "runtime error"}:
+            message = (node.message or "").strip().replace("\n", " ")
+            failures.append(
+                f"{node.node.resource_type} {node.node.name}: {status}: {message[:400]}"
+            )
+    return bool(result.success) and not failures, failures
+
+
+def build(home: str | os.PathLike[str] | None = None, *, full_refresh: bool = False) -> BuildResult:
+    """Run ``dbt build`` on the committed batches and publish the result."""
+    paths = get_paths(home)
+    ensure_layout(paths)
+    started = time.monotonic()
+    try:
+        with file_lock(paths.locks / "build.lock", wait=False):
+            return _build_locked(paths, full_refresh, started)
+    except LockBusy as exc:
+        raise UserError(
+            "another build is running (lock held on build.lock); try again when it ends"
+        ) from exc
+
+
+def _build_locked(paths: Paths, full_refresh: bool, started: float) -> BuildResult:
+    marker = paths.build_dir / "BUILDING"
+    state = read_state(paths)
+    if marker.exists():
+        # the previous build died mid-way: its working copy is not trusted
+        _reset_working_copy(paths)
+    fingerprint = project_fingerprint()
+    if state.get("project_fingerprint") != fingerprint or not paths.build_db.exists():
+        full_refresh = True
+    max_seq = latest_committed_seq(paths)
+    marker.write_text(
+        json.dumps({"pid": os.getpid(), "started_at": dt.datetime.now(dt.UTC).isoformat()})
+    )
+    args = ["build", *(["--full-refresh"] if full_refresh else [])]
+    ok, failures = run_dbt(args, paths, max_seq)
+    seconds = time.monotonic() - started
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    if not ok:
+        _reset_working_copy(paths)
+        marker.unlink(missing_ok=True)
+        _write_json(
+            _state_file(paths),
+            {
+                **state,
+                "last_build": {
+                    "success": False,
+                    "finished_at": now,
+                    "failures": failures,
+                    "max_batch_seq": max_seq,
+                },
+            },
+        )
+        return BuildResult(False, max_seq, full_refresh, seconds, failures)
+    published = publish(paths)
+    marker.unlink(missing_ok=True)
+    _write_json(
+        _state_file(paths),
+        {
+            "project_fingerprint": fingerprint,
+            "published_at": now,
+            "published_batch_seq": max_seq,
+            "last_build": {
+                "success": True,
+                "finished_at": now,
+                "seconds": round(seconds, 2),
+                "full_refresh": full_refresh,
+                "max_batch_seq": max_seq,
+            },
+        },
+    )
+    return BuildResult(True, max_seq, full_refresh, time.monotonic() - started, [], published)

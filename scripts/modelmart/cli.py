@@ -1,0 +1,231 @@
+"""The `modelmart` command line: ingest, build, demo, status."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from modelmart.config import UserError, get_paths
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from modelmart.ingest import discover, ingest_file
+
+    files = discover(args.paths, args.stream)
+    if not files:
+        raise UserError("no files found")
+    rejected = 0
+    totals = {"read": 0, "stored": 0, "duplicates": 0, "quarantined": 0}
+    started = time.monotonic()
+    for path, stream in files:
+        if stream is None:
+            print(
+                f"REJECTED {path}: cannot tell its stream; put it in a folder named after the stream "
+                "(predictions, labels, llm_calls, business_events) or pass --stream"
+            )
+            rejected += 1
+            continue
+        result = ingest_file(path, stream, args.home)
+        print(result.summary())
+        for example in result.examples[: args.show_quarantined]:
+            print(f"    quarantined: {example}")
+        if result.status == "rejected":
+            rejected += 1
+        else:
+            for key in totals:
+                totals[key] += getattr(result, key)
+    seconds = time.monotonic() - started
+    rate = totals["read"] / seconds if seconds > 0 else 0.0
+    print(
+        f"total: files={len(files)} rejected={rejected} read={totals['read']} stored={totals['stored']} "
+        f"duplicate={totals['duplicates']} quarantined={totals['quarantined']} "
+        f"in {seconds:.1f}s ({rate:,.0f} rows/s)"
+    )
+    return 1 if rejected else 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from modelmart.build import build
+
+    if args.quiet:
+        os.environ["MODELMART_QUIET_DBT"] = "1"
+    result = build(args.home, full_refresh=args.full_refresh)
+    print(result.summary())
+    return 0 if result.success else 1
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from modelmart.status import render
+
+    print(render(args.home))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from modelmart.build import build
+    from modelmart.demo_data import DemoConfig, generate
+    from modelmart.ingest import discover, ingest_file
+    from modelmart.status import render
+
+    paths = get_paths(args.home)
+    if args.fresh and paths.home.exists():
+        shutil.rmtree(paths.home)
+    paths.ensure()
+    config = DemoConfig(
+        days=args.days,
+        llm_calls_per_day=args.calls_per_day,
+        predictions_per_day=args.predictions_per_day,
+        seed=args.seed,
+    )
+    inbox = paths.home / "demo_input"
+    shutil.rmtree(inbox, ignore_errors=True)
+    started = time.monotonic()
+    written = generate(inbox, config)
+    print(
+        f"generated {sum(written.values()):,} demo rows in {time.monotonic() - started:.1f}s: "
+        + ", ".join(f"{k}={v:,}" for k, v in written.items())
+    )
+    started = time.monotonic()
+    read = 0
+    for path, stream in discover([inbox], None):
+        result = ingest_file(path, stream, paths.home)
+        read += result.read
+        print("  " + result.summary())
+    print(f"ingested {read:,} rows in {time.monotonic() - started:.1f}s")
+    os.environ["MODELMART_QUIET_DBT"] = "1"
+    result = build(paths.home)
+    print(result.summary())
+    if not result.success:
+        return 1
+    print()
+    print(render(paths.home))
+    print()
+    print(_demo_summary(paths.warehouse))
+    return 0
+
+
+def _demo_summary(warehouse: Path) -> str:
+    """A few headline figures read back from the published marts."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select provider, sum(llm_calls), sum(cost_usd), sum(unpriced_calls), sum(tickets), "
+            "sum(agent_resolved_tickets), sum(revenue_usd), max(latency_p95_ms) "
+            "from marts.fct_dashboard_daily group by provider order by provider"
+        ).fetchall()
+        quality = con.execute(
+            "select model_name, model_version, sum(predictions), sum(correct) / nullif(sum(labeled), 0), "
+            "sum(labeled) / sum(predictions) from marts.fct_model_quality_daily group by 1, 2 order by 1, 2"
+        ).fetchall()
+    finally:
+        con.close()
+    lines = [
+        "Headline figures (whole period, from marts.fct_dashboard_daily / fct_model_quality_daily):",
+        f"  {'provider':<12}{'calls':>10}{'cost_usd':>12}{'unpriced':>10}{'tickets':>9}"
+        f"{'agent%':>8}{'revenue_usd':>13}{'max daily p95 ms':>18}",
+    ]
+    for provider, calls, cost, unpriced, tickets, agent, revenue, p95 in rows:
+        cost_text = f"{cost:,.2f}" if cost is not None else "unpriced"
+        agent_text = f"{100 * agent / tickets:.1f}" if tickets else "-"
+        p95_text = f"{p95:,.0f}" if p95 is not None else "-"
+        lines.append(
+            f"  {provider:<12}{calls:>10,}{cost_text:>12}{unpriced:>10,}{tickets:>9,}"
+            f"{agent_text:>8}{revenue:>13,.2f}{p95_text:>18}"
+        )
+    for name, version, n, accuracy, coverage in quality:
+        acc = f"{accuracy:.3f}" if accuracy is not None else "-"
+        lines.append(
+            f"  {name} {version}: predictions {n:,}, accuracy {acc}, label coverage {coverage:.2f}"
+        )
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="modelmart",
+        description="Ingest ML, LLM and business events, build the blended daily facts, inspect them.",
+    )
+    top.add_argument("--home", help="runtime folder (default: $MODELMART_HOME or ./data)")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    ing = sub.add_parser(
+        "ingest",
+        help="validate and land event files (CSV, JSON Lines, Parquet)",
+        description="Ingest files or folders. A folder named after a stream, or a folder "
+        "holding stream folders, is ingested whole. Prints read = stored + duplicate + "
+        "quarantined per file; exit code 1 if any file was rejected.",
+    )
+    ing.add_argument("paths", nargs="+", help="files or folders")
+    ing.add_argument(
+        "--stream",
+        choices=["predictions", "labels", "llm_calls", "business_events"],
+        help="stream of the given files (default: the name of their folder)",
+    )
+    ing.add_argument(
+        "--show-quarantined",
+        type=int,
+        default=3,
+        metavar="N",
+        help="print up to N quarantined rows per file (default 3)",
+    )
+    ing.set_defaults(func=_cmd_ingest)
+
+    bld = sub.add_parser(
+        "build",
+        help="run dbt build and publish the warehouse atomically",
+        description="Build the marts from every batch committed so far and publish "
+        "$MODELMART_HOME/warehouse.duckdb. A failed build keeps the last good snapshot.",
+    )
+    bld.add_argument(
+        "--full-refresh", action="store_true", help="rebuild incremental marts from scratch"
+    )
+    bld.add_argument("--quiet", action="store_true", help="print only dbt's errors")
+    bld.set_defaults(func=_cmd_build)
+
+    demo = sub.add_parser(
+        "demo",
+        help="generate demo events, ingest them, build, print a summary",
+        description="End-to-end run on seeded synthetic data (about 90 days by default).",
+    )
+    demo.add_argument("--days", type=int, default=90)
+    demo.add_argument("--calls-per-day", type=int, default=2000)
+    demo.add_argument("--predictions-per-day", type=int, default=1500)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument(
+        "--keep",
+        dest="fresh",
+        action="store_false",
+        help="keep existing data in MODELMART_HOME (default: start fresh)",
+    )
+    demo.set_defaults(func=_cmd_demo)
+
+    st = sub.add_parser(
+        "status",
+        help="what is stored, quarantined, published, and how fresh",
+        description="Counts per stream from the ingest manifests, quarantine reasons, "
+        "the published snapshot's age and last dates, and the last build's outcome.",
+    )
+    st.set_defaults(func=_cmd_status)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UserError as exc:
+        print(f"modelmart: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("modelmart: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
