@@ -57,14 +57,20 @@ class BuildResult:
         )
 
 
+def project_dir() -> Path:
+    """The dbt project: this checkout, or $MODELMART_PROJECT_DIR (a copy with other seeds, say)."""
+    return Path(os.environ.get("MODELMART_PROJECT_DIR") or PROJECT_ROOT)
+
+
 def project_fingerprint() -> str:
     """Digest of everything that defines the models; a change forces a full rebuild."""
     digest = hashlib.sha256()
+    root = project_dir()
     for name in _PROJECT_INPUTS:
-        path = PROJECT_ROOT / name
+        path = root / name
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for f in files:
-            digest.update(str(f.relative_to(PROJECT_ROOT)).encode())
+            digest.update(str(f.relative_to(root)).encode())
             digest.update(f.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -128,15 +134,16 @@ def run_dbt(args: list[str], paths: Paths, max_batch_seq: int) -> tuple[bool, li
 
     os.environ["MODELMART_HOME"] = str(paths.home)
     os.environ["MODELMART_BUILD_DB"] = str(paths.build_db)
-    os.environ.setdefault("MODELMART_DBT_TARGET", str(paths.build_dir / "target"))
-    os.environ.setdefault("MODELMART_DBT_LOGS", str(paths.logs))
+    # dbt's own artifacts stay under MODELMART_HOME, not in the checkout
+    os.environ["DBT_TARGET_PATH"] = str(paths.build_dir / "target")
+    os.environ["DBT_LOG_PATH"] = str(paths.logs)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     full_args = [
         *args,
         "--project-dir",
-        str(PROJECT_ROOT),
+        str(project_dir()),
         "--profiles-dir",
-        str(PROJECT_ROOT),
+        str(project_dir()),
         "--vars",
         json.dumps({"max_batch_seq": max_batch_seq}),
         "--quiet" if os.environ.get("MODELMART_QUIET_DBT") else "--no-quiet",

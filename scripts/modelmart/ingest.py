@@ -14,6 +14,7 @@ Design (see README, "Architecture"):
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import math
@@ -175,8 +176,28 @@ def _check_columns(stream: Stream, present: Iterable[str], source: str) -> None:
         )
 
 
+def _check_utf8(path: Path) -> None:
+    """Reject a text file that is not UTF-8 (the contract's encoding) as a whole."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                raise RejectedFile(
+                    f"not UTF-8 text (invalid byte at offset {offset + exc.start})"
+                ) from exc
+            offset += len(chunk)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            raise RejectedFile("not UTF-8 text (truncated character at the end)") from exc
+
+
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> list[dict[str, Any]]:
     """Load a CSV as text columns into ``incoming``; malformed lines become problems."""
+    _check_utf8(path)
     src = _literal(str(path))
     _run(con, "drop table if exists reject_errors")
     _run(con, "drop table if exists reject_scans")
@@ -212,6 +233,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> lis
 
 
 def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> list[dict[str, Any]]:
+    _check_utf8(path)
     src = _literal(str(path))
     _run(
         con,

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# README command 2: set up, then run every check: lint, format, dbt parse, pytest
+# (which builds the dbt project on fixtures and runs dbt's data and unit tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export DBT_SEND_ANONYMOUS_USAGE_STATS=false
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "== pytest"
+mkdir -p artifacts
+.venv/bin/python -m pytest tests -q -p no:cacheprovider --junitxml=artifacts/junit.xml "$@"

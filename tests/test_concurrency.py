@@ -1,0 +1,294 @@
+"""Ingest, build and serve at the same time; crashes leave a consistent state.
+
+- a build succeeds while another process holds the published warehouse open
+  read-only, and that reader sees the new snapshot once it reconnects;
+- ingestion runs while a build runs;
+- a process killed mid-ingest leaves the file either fully in or not at all, and a
+  rerun converges; a process killed mid-build leaves the last snapshot published,
+  and the next build completes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from modelmart.config import get_paths
+from modelmart.ingest import ingest_file, ingest_records
+
+pytestmark = pytest.mark.slow
+CLI = [sys.executable, "-m", "modelmart.cli"]
+
+
+def calls(prefix: str, n: int, day: str = "2026-03-01") -> list[dict]:
+    return [
+        {
+            "event_id": f"{prefix}{i}",
+            "session_id": f"s{i % 7}",
+            "provider": "openai",
+            "model": "gpt-4o",
+            "created_at": f"{day}T10:{i % 60:02d}:00Z",
+            "response_time_ms": 100 + i,
+            "tokens_input": 100,
+            "tokens_output": 10,
+        }
+        for i in range(n)
+    ]
+
+
+def build(home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*CLI, "--home", str(home), "build", "--quiet"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env=env,
+    )
+
+
+def published_calls(home: Path) -> int:
+    con = duckdb.connect(str(get_paths(home).warehouse), read_only=True)
+    try:
+        return con.execute(
+            "select coalesce(sum(calls), 0) from marts.fct_llm_usage_daily"
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+
+
+def big_calls_file(path: Path, n: int) -> Path:
+    rng = np.random.default_rng(1)
+    ids = np.char.add("big", np.arange(n).astype(str))
+    table = pa.table(
+        {
+            "event_id": ids,
+            "session_id": np.char.add("s", (np.arange(n) // 4).astype(str)),
+            "provider": np.full(n, "openai"),
+            "model": np.full(n, "gpt-4o"),
+            "created_at": pa.array(
+                np.datetime64("2026-03-01") + (np.arange(n) % 86400).astype("timedelta64[s]")
+            ),
+            "response_time_ms": rng.gamma(2, 200, n),
+            "tokens_input": rng.integers(10, 1000, n),
+            "tokens_output": rng.integers(1, 100, n),
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+def test_build_while_a_reader_holds_the_warehouse_open(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ingest_records("llm_calls", calls("a", 10), home)
+    first = build(home)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert published_calls(home) == 10
+
+    go = tmp_path / "go"
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import duckdb, os, time
+            path = {str(get_paths(home).warehouse)!r}
+            con = duckdb.connect(path, read_only=True)
+            print(con.execute("select sum(calls) from marts.fct_llm_usage_daily").fetchall()[0][0], flush=True)
+            while not os.path.exists({str(go)!r}):
+                time.sleep(0.05)
+            # still the old snapshot through the open connection
+            print(con.execute("select sum(calls) from marts.fct_llm_usage_daily").fetchall()[0][0], flush=True)
+            con.close()
+            con = duckdb.connect(path, read_only=True)
+            print(con.execute("select sum(calls) from marts.fct_llm_usage_daily").fetchall()[0][0], flush=True)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "10"
+        ingest_records("llm_calls", calls("b", 5, "2026-03-02"), home)
+        second = build(home)
+        assert second.returncode == 0, second.stdout + second.stderr
+        go.touch()
+        out, _ = reader.communicate(timeout=60)
+    finally:
+        reader.kill()
+    assert out.split() == ["10", "15"]
+    assert published_calls(home) == 15
+
+
+def test_ingest_runs_during_a_build_and_waits_for_the_next(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    ingest_records("llm_calls", calls("a", 10), home)
+    running = subprocess.Popen(
+        [*CLI, "--home", str(home), "build", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    marker = get_paths(home).build_dir / "BUILDING"
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    result = ingest_records("llm_calls", calls("late", 3), home)  # not blocked by the build
+    ingest_seconds = time.monotonic() - started
+    out, _ = running.communicate(timeout=600)
+    assert running.returncode == 0, out
+    assert result.stored == 3
+    assert ingest_seconds < 30  # generous: it must not wait for the build
+    # the build froze the batches committed at its start; the late batch is in the next one
+    assert published_calls(home) == 10
+    assert build(home).returncode == 0
+    assert published_calls(home) == 13
+
+
+def test_killed_ingest_leaves_file_all_or_nothing_and_rerun_converges(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    paths = get_paths(home)
+    big = big_calls_file(tmp_path / "big.parquet", 3_000_000)
+    proc = subprocess.Popen(
+        [*CLI, "--home", str(home), "ingest", str(big), "--stream", "llm_calls"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # kill it while it is writing its batch (temp landing file present), or as late as we can
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if list((paths.landing / "llm_calls").glob("*.tmp")):
+            break
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    landed = [
+        p
+        for p in (paths.landing / "llm_calls").glob("0*.parquet")
+        if not p.name.endswith("schema.parquet")
+    ]
+    count = pq.read_table(landed[0]).num_rows if landed else 0
+    assert count in (0, 3_000_000)  # all or nothing
+
+    result = ingest_file(big, "llm_calls", home)
+    assert result.stored + result.duplicates == 3_000_000
+    con = duckdb.connect()
+    try:
+        total = con.execute(
+            f"select count(*), count(distinct event_id) from read_parquet("
+            f"'{paths.landing}/llm_calls/*.parquet')"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    assert total == (3_000_000, 3_000_000)
+    assert not list((paths.landing / "llm_calls").glob("*.tmp"))
+
+
+def test_killed_build_keeps_last_snapshot_and_next_build_completes(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    paths = get_paths(home)
+    ingest_records("llm_calls", calls("a", 10), home)
+    assert build(home).returncode == 0
+    ingest_file(big_calls_file(tmp_path / "big.parquet", 1_000_000), "llm_calls", home)
+
+    proc = subprocess.Popen(
+        [*CLI, "--home", str(home), "build", "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    marker = paths.build_dir / "BUILDING"
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(2.0)  # inside dbt by now
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert published_calls(home) == 10  # the old snapshot, intact and readable
+
+    rerun = build(home)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert published_calls(home) == 1_000_010
+    assert not marker.exists()
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the dbt project whose seeds a test may edit."""
+    root = Path(__file__).resolve().parents[1]
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in ("models", "macros", "seeds", "tests"):
+        shutil.copytree(
+            root / name, copy / name, ignore=shutil.ignore_patterns("*.py", "__pycache__")
+        )
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(root / name, copy / name)
+    return copy
+
+
+def test_failed_build_reports_what_failed_and_keeps_snapshot(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    project = project_copy(tmp_path)
+    env = {**os.environ, "MODELMART_PROJECT_DIR": str(project)}
+    ingest_records("llm_calls", calls("a", 10), home)
+    assert build(home, env).returncode == 0
+    ingest_records("llm_calls", calls("b", 10, "2026-03-02"), home)
+    # an edit that repeats a price row breaks the seed's grain test
+    seed = project / "seeds" / "llm_pricing.csv"
+    seed.write_text(seed.read_text() + "openai,gpt-4o,2026-01-01,9,9,9\n")
+    failed = build(home, env)
+    assert failed.returncode == 1
+    assert "build FAILED" in failed.stdout and "last good snapshot stays published" in failed.stdout
+    assert "unique_combination_of_columns_llm_pricing" in failed.stdout
+    assert "Traceback" not in failed.stdout + failed.stderr
+    assert published_calls(home) == 10
+    status = subprocess.run(
+        [*CLI, "--home", str(home), "status"], capture_output=True, text=True, check=True
+    )
+    assert "last build" in status.stdout and "FAILED" in status.stdout
+
+    # fix the price table: the next build publishes everything, re-priced
+    seed.write_text(seed.read_text().replace("openai,gpt-4o,2026-01-01,9,9,9\n", ""))
+    assert build(home, env).returncode == 0
+    assert published_calls(home) == 20
+
+
+def test_price_edit_reprices_history_on_next_build(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    project = project_copy(tmp_path)
+    env = {**os.environ, "MODELMART_PROJECT_DIR": str(project)}
+    ingest_records(
+        "llm_calls", calls("a", 10), home
+    )  # openai gpt-4o, 100 input + 10 output tokens each
+    assert build(home, env).returncode == 0
+
+    def cost() -> float:
+        con = duckdb.connect(str(get_paths(home).warehouse), read_only=True)
+        try:
+            return con.execute("select sum(cost_usd) from marts.fct_dashboard_daily").fetchall()[0][
+                0
+            ]
+        finally:
+            con.close()
+
+    assert cost() == pytest.approx(10 * (100 * 5.00 + 10 * 15.00) / 1e6)
+    seed = project / "seeds" / "llm_pricing.csv"
+    seed.write_text(
+        seed.read_text().replace(
+            "openai,gpt-4o,2026-01-01,5.00,15.00,2.50", "openai,gpt-4o,2026-01-01,7.00,21.00,3.50"
+        )
+    )
+    # no new events at all: only the price table changed
+    assert build(home, env).returncode == 0
+    assert cost() == pytest.approx(10 * (100 * 7.00 + 10 * 21.00) / 1e6)

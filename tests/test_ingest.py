@@ -1,0 +1,424 @@
+"""Ingestion edge cases: every rule of the event contract, per format.
+
+Each test lands files into a fresh MODELMART_HOME and checks what was stored,
+what was quarantined (reason, column, row) and that read = stored + duplicates
++ quarantined.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from modelmart.config import get_paths
+from modelmart.ingest import EventLogger, discover, ingest_file, ingest_records
+
+CALL_HEADER = (
+    "event_id,session_id,provider,model,created_at,response_time_ms,tokens_input,"
+    "tokens_output,tokens_cached_input,status,team,use_case"
+)
+
+
+def stored(home: Path, stream: str) -> pd.DataFrame:
+    files = str(get_paths(home).landing / stream / "*.parquet")
+    con = duckdb.connect()
+    try:
+        return con.execute(
+            f"select * from read_parquet('{files}') order by _batch_seq, _source_row"
+        ).df()
+    finally:
+        con.close()
+
+
+def quarantined(home: Path, stream: str) -> pd.DataFrame:
+    folder = get_paths(home).quarantine / stream
+    if not list(folder.glob("*.parquet")):
+        return pd.DataFrame(columns=["source_row", "reason", "column_name"])
+    con = duckdb.connect()
+    try:
+        frame = con.execute(
+            f"select * from read_parquet('{folder}/*.parquet') order by batch_seq, source_row"
+        ).df()
+        return frame.astype(object).where(frame.notna(), None)
+    finally:
+        con.close()
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def assert_balanced(result) -> None:
+    assert result.read == result.stored + result.duplicates + result.quarantined
+
+
+def test_csv_rows_are_typed_converted_to_utc_and_bad_rows_quarantined(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    csv = write(
+        tmp_path / "in" / "calls.csv",
+        "\n".join(
+            [
+                CALL_HEADER,
+                "c1,s1,openai,gpt-4o,2026-03-01T23:30:00-05:00,120.5,100,20,,,,chat",  # next UTC day
+                "c2,s1,openai,gpt-4o,2026-03-02T01:00:00+02:00,80,100,20,30,error,support,",  # previous UTC day
+                "c3,s1,openai,gpt-4o,2026-03-02 10:00:00,80,100,20,0,ok,,",  # no offset = UTC
+                "c4,s2,openai,gpt-4o,not-a-time,80,100,20,0,ok,,",
+                "c5,s2,openai,gpt-4o,2026-03-02,-5,100,20,0,ok,,",
+                "c6,s2,openai,gpt-4o,2026-03-02,5,12.5,20,0,ok,,",
+                "c7,s2,openai,gpt-4o,2026-03-02,5,10,20,11,ok,,",
+                "c8,s2,openai,gpt-4o,2026-03-02,5,10,20,0,pending,,",
+                "c9,,openai,gpt-4o,2026-03-02,5,10,20,0,ok,,",
+                "c10,s2,openai",  # too few fields
+                "c11,s2,openai,gpt-4o,2026-03-02,inf,10,20,0,ok,,",
+            ]
+        )
+        + "\n",
+    )
+    result = ingest_file(csv, "llm_calls", home)
+    assert_balanced(result)
+    assert (result.read, result.stored, result.duplicates, result.quarantined) == (11, 3, 0, 8)
+
+    rows = stored(home, "llm_calls").set_index("event_id")
+    assert rows.loc["c1", "created_at"] == pd.Timestamp("2026-03-02 04:30:00")
+    assert rows.loc["c2", "created_at"] == pd.Timestamp("2026-03-01 23:00:00")
+    assert rows.loc["c3", "created_at"] == pd.Timestamp("2026-03-02 10:00:00")
+    # defaults of the contract
+    assert rows.loc["c1", "tokens_cached_input"] == 0
+    assert rows.loc["c1", "status"] == "ok"
+    assert rows.loc["c1", "team"] == "unassigned"
+    assert rows.loc["c2", "status"] == "error"
+    assert rows.loc["c1", "response_time_ms"] == 120.5
+
+    bad = quarantined(home, "llm_calls")
+    found = {(int(r.source_row), r.reason, r.column_name) for r in bad.itertuples()}
+    assert found == {
+        (4, "wrong_type", "created_at"),
+        (5, "out_of_range", "response_time_ms"),
+        (6, "wrong_type", "tokens_input"),
+        (7, "cached_exceeds_input", "tokens_cached_input"),
+        (8, "not_in_enum", "status"),
+        (9, "missing_required", "session_id"),
+        (10, "malformed_csv_row", None),
+        (11, "not_finite", "response_time_ms"),
+    }
+    # the message names file, row and column
+    assert any(f"{csv} row 4 column created_at: wrong_type" in e for e in result.examples)
+
+
+def test_duplicates_and_conflicts_within_a_file_and_against_stored_rows(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = write(
+        tmp_path / "a.csv",
+        CALL_HEADER + "\n" + "d1,s,openai,gpt-4o,2026-03-01T10:00:00Z,5,10,20,0,ok,t,\n"
+        "d1,s,openai,gpt-4o,2026-03-01T10:00:00Z,5,10,20,0,ok,t,\n"  # exact duplicate in file
+        "d1,s,openai,gpt-4o,2026-03-01T10:00:00Z,6,10,20,0,ok,t,\n"  # conflict in file
+        "d2,s,openai,gpt-4o,2026-03-01T10:00:00Z,5,10,20,0,ok,t,\n",
+    )
+    r1 = ingest_file(first, "llm_calls", home)
+    assert (r1.read, r1.stored, r1.duplicates, r1.quarantined) == (4, 2, 1, 1)
+    # same instant written with an offset and default values spelled out: same content
+    second = write(
+        tmp_path / "b.csv",
+        CALL_HEADER + "\n" + "d1,s,openai,gpt-4o,2026-03-01T12:00:00+02:00,5.0,10,20,,,t,\n"
+        "d2,s,openai,gpt-4o,2026-03-01T10:00:00Z,999,10,20,0,ok,t,\n"  # conflicts with stored
+        "d3,s,openai,gpt-4o,2026-03-01T10:00:00Z,5,10,20,0,ok,t,\n",
+    )
+    r2 = ingest_file(second, "llm_calls", home)
+    assert (r2.read, r2.stored, r2.duplicates, r2.quarantined) == (3, 1, 1, 1)
+    rows = stored(home, "llm_calls")
+    assert sorted(rows.event_id) == ["d1", "d2", "d3"]
+    # the stored row is kept, not replaced by the conflicting one
+    assert rows.set_index("event_id").loc["d2", "response_time_ms"] == 5
+    bad = quarantined(home, "llm_calls")
+    assert list(bad.reason) == ["conflict", "conflict"]
+    assert list(bad.bad_value) == [
+        "differs from an earlier row of this file",
+        "differs from the stored row",
+    ]
+
+    # re-running the same file converges: nothing new is stored
+    r3 = ingest_file(second, "llm_calls", home)
+    assert (r3.stored, r3.duplicates, r3.quarantined) == (0, 2, 1)
+    assert len(stored(home, "llm_calls")) == 3
+
+
+def test_jsonl_features_and_malformed_lines(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    base = {
+        "model_name": "churn",
+        "model_version": "v1",
+        "predicted_at": "2026-03-01T10:00:00Z",
+        "predicted_label": "stay",
+        "score": 0.7,
+    }
+    lines = [
+        json.dumps({**base, "event_id": "p1", "features": {"tenure": 3, "spend": 10.5}}),
+        json.dumps(
+            {**base, "event_id": "p2", "features": json.dumps({"tenure": 4})}
+        ),  # JSON string
+        "{not json",
+        json.dumps({**base, "event_id": "p3", "features": {"tenure": "long"}}),
+        json.dumps({**base, "event_id": "p4", "score": 1.2}),
+        json.dumps({**base, "event_id": "p5", "status": "ok", "segment": "web", "latency_ms": 12}),
+        "",
+        json.dumps({**base, "event_id": "p6", "features": [1, 2]}),
+        json.dumps({**base, "event_id": "p7", "score": "high"}),
+    ]
+    path = write(tmp_path / "predictions" / "p.jsonl", "\n".join(lines) + "\n")
+    result = ingest_file(path, "predictions", home)
+    assert_balanced(result)
+    assert (result.read, result.stored, result.quarantined) == (8, 3, 5)
+    rows = stored(home, "predictions").set_index("event_id")
+    assert json.loads(rows.loc["p1", "features"]) == {"tenure": 3, "spend": 10.5}
+    assert json.loads(rows.loc["p2", "features"]) == {"tenure": 4}
+    assert rows.loc["p1", "segment"] == "all" and rows.loc["p5", "segment"] == "web"
+    bad = {
+        (int(r.source_row), r.reason, r.column_name)
+        for r in quarantined(home, "predictions").itertuples()
+    }
+    assert bad == {
+        (3, "malformed_json", None),
+        (4, "wrong_type", "features"),
+        (5, "out_of_range", "score"),
+        (8, "wrong_type", "features"),
+        (9, "wrong_type", "score"),
+    }
+
+
+def test_parquet_typed_columns_struct_and_map_features(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    utc = dt.UTC
+    table = pa.table(
+        {
+            "event_id": ["q1", "q2"],
+            "model_name": ["churn", "churn"],
+            "model_version": ["v2", "v2"],
+            "predicted_at": pa.array(
+                [
+                    dt.datetime(2026, 3, 1, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=-3))),
+                    dt.datetime(2026, 3, 2, 1, 0, tzinfo=utc),
+                ],
+                pa.timestamp("us", tz="America/Sao_Paulo"),
+            ),
+            "predicted_label": ["stay", "churn"],
+            "score": [0.9, 0.6],
+            "features": pa.array([{"a": 1.0, "b": 2.0}, {"a": 3.0, "b": None}]),
+        }
+    )
+    path = tmp_path / "predictions" / "p.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(table, path)
+    result = ingest_file(path, "predictions", home)
+    assert (result.read, result.stored, result.quarantined) == (2, 1, 1)
+    rows = stored(home, "predictions").set_index("event_id")
+    assert rows.loc["q1", "predicted_at"] == pd.Timestamp("2026-03-02 02:00:00")
+    assert json.loads(rows.loc["q1", "features"]) == {"a": 1.0, "b": 2.0}
+    # a null feature value is not a number
+    assert quarantined(home, "predictions").iloc[0].column_name == "features"
+
+    map_table = pa.table(
+        {
+            "event_id": ["m1"],
+            "model_name": ["churn"],
+            "model_version": ["v2"],
+            "predicted_at": pa.array([dt.datetime(2026, 3, 2)], pa.timestamp("us")),
+            "predicted_label": ["stay"],
+            "score": [0.5],
+            "features": pa.array([[("x", 1.5)]], pa.map_(pa.string(), pa.float64())),
+        }
+    )
+    map_path = tmp_path / "predictions" / "m.parquet"
+    pq.write_table(map_table, map_path)
+    assert ingest_file(map_path, "predictions", home).stored == 1
+    assert json.loads(stored(home, "predictions").set_index("event_id").loc["m1", "features"]) == {
+        "x": 1.5
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("calls.txt", b"whatever", "unsupported file type '.txt'"),
+        (
+            "calls.csv",
+            b"event_id,session_id\nx,y\n",
+            "missing required column(s) provider, model, created_at",
+        ),
+        ("calls.parquet", b"PAR1 this is not parquet", "cannot be read as PARQUET"),
+        (
+            "calls.csv",
+            (CALL_HEADER + "\nx,\x80\x81,o,m,2026-03-01,1,1,1,0,ok,,\n").encode("latin-1"),
+            "not UTF-8 text (invalid byte at offset",
+        ),
+        ("calls.jsonl", b"this is not json\nneither is this\n", "no line is a JSON object"),
+    ],
+)
+def test_unreadable_files_are_rejected_whole_with_one_message(
+    tmp_path: Path, name: str, content: bytes, expected: str
+) -> None:
+    home = tmp_path / "home"
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = ingest_file(path, "llm_calls", home)
+    assert result.status == "rejected"
+    assert expected in result.message
+    assert result.summary().startswith(f"REJECTED {path}")
+    assert stored(home, "llm_calls").empty
+    assert quarantined(home, "llm_calls").empty
+
+
+def test_business_event_conditional_requirements(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    events = [
+        {
+            "event_id": "b1",
+            "occurred_at": "2026-03-01T10:00:00Z",
+            "event_type": "ticket",
+            "resolved_by": "agent",
+        },
+        {"event_id": "b2", "occurred_at": "2026-03-01T10:00:00Z", "event_type": "ticket"},
+        {
+            "event_id": "b3",
+            "occurred_at": "2026-03-01T10:00:00Z",
+            "event_type": "exposure",
+            "user_id": "u",
+            "experiment": "tone",
+            "variant": "a",
+        },
+        {
+            "event_id": "b4",
+            "occurred_at": "2026-03-01T10:00:00Z",
+            "event_type": "exposure",
+            "experiment": "tone",
+            "variant": "a",
+        },
+        {
+            "event_id": "b5",
+            "occurred_at": "2026-03-01T10:00:00Z",
+            "event_type": "refund",
+            "revenue_usd": -20,
+        },
+        {
+            "event_id": "b6",
+            "occurred_at": "2026-03-01T10:00:00Z",
+            "event_type": "ticket",
+            "resolved_by": "robot",
+        },
+        {
+            "event_id": "b7",
+            "occurred_at": "2026-03-01T10:00:00Z",
+            "event_type": "conversion",
+            "revenue_usd": float("inf"),
+        },
+    ]
+    result = ingest_records("business_events", events, home)
+    assert (result.read, result.stored, result.quarantined) == (7, 3, 4)
+    bad = {
+        (r.event_id, r.reason, r.column_name)
+        for r in quarantined(home, "business_events").itertuples()
+    }
+    assert bad == {
+        ("b2", "missing_required", "resolved_by"),
+        ("b4", "missing_required", "user_id"),
+        ("b6", "not_in_enum", "resolved_by"),
+        ("b7", "not_finite", "revenue_usd"),
+    }
+    rows = stored(home, "business_events").set_index("event_id")
+    assert rows.loc["b1", "revenue_usd"] == 0  # default
+    assert rows.loc["b5", "revenue_usd"] == -20
+
+
+def test_event_logger_batches_dicts_and_dataframes(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    calls = [
+        {
+            "event_id": f"e{i}",
+            "session_id": "s",
+            "provider": "openai",
+            "model": "gpt-4o",
+            "created_at": dt.datetime(2026, 3, 1, 10, i, tzinfo=dt.UTC),
+            "response_time_ms": 10 * i,
+            "tokens_input": 5,
+            "tokens_output": 1,
+        }
+        for i in range(7)
+    ]
+    with EventLogger("llm_calls", batch_size=3, home=home) as log:
+        log.log_many(calls)
+    assert [r.stored for r in log.results] == [3, 3, 1]
+    assert [r.batch_seq for r in log.results] == [1, 2, 3]
+    frame = pd.DataFrame([*calls[:2], {**calls[0], "event_id": "e99"}])
+    result = ingest_records("llm_calls", frame, home)
+    assert (result.stored, result.duplicates) == (1, 2)
+    assert len(stored(home, "llm_calls")) == 8
+
+
+def test_landing_folder_discovery_and_cli(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    inbox = tmp_path / "inbox"
+    write(
+        inbox / "llm_calls" / "a.csv",
+        CALL_HEADER + "\nx1,s,openai,gpt-4o,2026-03-01,5,1,1,0,ok,,\n",
+    )
+    write(
+        inbox / "labels" / "l.csv",
+        "event_id,target_event_id,label,labeled_at\nl1,x1,correct,2026-03-03\n",
+    )
+    write(inbox / "labels" / "broken.csv", "event_id\nl2\n")
+    assert [(p.name, s) for p, s in discover([inbox], None)] == [
+        ("broken.csv", "labels"),
+        ("l.csv", "labels"),
+        ("a.csv", "llm_calls"),
+    ]
+    cli = [sys.executable, "-m", "modelmart.cli", "--home", str(home)]
+    run = subprocess.run([*cli, "ingest", str(inbox)], capture_output=True, text=True, check=False)
+    assert run.returncode == 1, run.stderr  # one file rejected
+    assert "Traceback" not in run.stderr + run.stdout
+    assert f"REJECTED {inbox / 'labels' / 'broken.csv'}: missing required column(s)" in run.stdout
+    assert "read=1 stored=1 duplicate=0 quarantined=0" in run.stdout
+    missing = subprocess.run(
+        [*cli, "ingest", str(tmp_path / "nope")], capture_output=True, text=True, check=False
+    )
+    assert missing.returncode == 2
+    assert "no such file or folder" in missing.stderr and "Traceback" not in missing.stderr
+    status = subprocess.run([*cli, "status"], capture_output=True, text=True, check=True)
+    assert "llm_calls" in status.stdout and "none yet" in status.stdout
+    for command in ("ingest", "build", "demo", "status"):
+        helped = subprocess.run(
+            [*cli, command, "--help"], capture_output=True, text=True, check=True
+        )
+        assert "usage: modelmart" in helped.stdout
+
+
+def test_recovery_removes_uncommitted_batches(tmp_path: Path) -> None:
+    """What a crash between writing and the committing rename leaves is discarded."""
+    home = tmp_path / "home"
+    paths = get_paths(home)
+    ingest_records(
+        "labels",
+        [{"event_id": "l1", "target_event_id": "t", "label": "a", "labeled_at": "2026-03-01"}],
+        home,
+    )
+    # simulate a crash: a manifest and a quarantine file without their landing file, plus temp files
+    orphan = "000000000002-labels"
+    (paths.manifests / "labels" / f"{orphan}.json").write_text(json.dumps({"status": "ingested"}))
+    (paths.quarantine / "labels" / f"{orphan}.parquet").write_bytes(b"partial")
+    (paths.landing / "labels" / f"{orphan}.parquet.tmp").write_bytes(b"partial")
+    result = ingest_records(
+        "labels",
+        [{"event_id": "l2", "target_event_id": "t", "label": "b", "labeled_at": "2026-03-02"}],
+        home,
+    )
+    assert result.batch_seq == 2  # the uncommitted number is reused
+    assert not (paths.landing / "labels" / f"{orphan}.parquet.tmp").exists()
+    assert sorted(stored(home, "labels").event_id) == ["l1", "l2"]
