@@ -8,5 +8,5 @@
 {%- endmacro %}
 
 {% macro duckdb__add_days(date_expression, days) -%}
-    cast({{ date_expression }} + ({{ days }}) as date)
+    cast({{ date_expression }} + cast({{ days }} as integer) as date)
 {%- endmacro %}

@@ -292,3 +292,23 @@ def test_price_edit_reprices_history_on_next_build(tmp_path: Path) -> None:
     # no new events at all: only the price table changed
     assert build(home, env).returncode == 0
     assert cost() == pytest.approx(10 * (100 * 7.00 + 10 * 21.00) / 1e6)
+
+
+def test_bad_alert_rule_fails_the_build_naming_the_rule(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    project = project_copy(tmp_path)
+    env = {**os.environ, "MODELMART_PROJECT_DIR": str(project)}
+    ingest_records("llm_calls", calls("a", 10), home)
+    rules = project / "seeds" / "alert_rules.csv"
+    rules.write_text(
+        rules.read_text()
+        + "bogus_metric,fct_dashboard_daily,happiness,>,1,critical,1,,,,,,x\n"
+        + "bogus_comparator,fct_dashboard_daily,latency_p95_ms,=>,1,critical,1,,,,,,x\n"
+    )
+    failed = build(home, env)
+    assert failed.returncode == 1
+    assert "invalid alert rules" in failed.stdout
+    assert "rule bogus_metric: unknown metric 'happiness' for fct_dashboard_daily" in failed.stdout
+    assert "rule bogus_comparator: bad comparator '=>'" in failed.stdout
+    assert "Traceback" not in failed.stdout + failed.stderr
+    assert not get_paths(home).warehouse.exists()  # nothing half-built was published
