@@ -47,7 +47,6 @@ _META_COLUMNS = (
     ("_loaded_at", "TIMESTAMP"),
     ("_source_file", "VARCHAR"),
     ("_source_row", "BIGINT"),
-    ("_row_hash", "VARCHAR"),
 )
 QUARANTINE_COLUMNS = (
     ("stream", "VARCHAR"),
@@ -219,7 +218,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> lis
         np.arange(1, good + len(bad_rows) + 1), np.fromiter(bad_rows, int, len(bad_rows))
     )
     con.register("row_numbers", pa.table({"_source_row": numbers[:good]}))
-    _project(con, stream, present, "raw_in", with_row_numbers=True)
+    _project(con, stream, present, "raw_in")
     return [
         {
             "source_row": int(line) - 1,
@@ -282,36 +281,26 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> l
 def _read_parquet(
     con: duckdb.DuckDBPyConnection, path: Path, stream: Stream
 ) -> list[dict[str, Any]]:
+    """Expose a Parquet file as ``incoming`` with its native column types (no copy)."""
     src = _literal(str(path))
-    _run(con, f"create or replace temp view raw_in as select * from read_parquet({src})")
-    described = {r[0]: r[1] for r in con.execute("describe raw_in").fetchall()}
+    described = {
+        r[0]: r[1] for r in con.execute(f"describe select * from read_parquet({src})").fetchall()
+    }
     _check_columns(stream, described, str(path))
-    _run(
-        con,
-        "create or replace temp table raw_numbered as select row_number() over () as _source_row, * from raw_in",
+    cols = ", ".join(
+        _quote(c.name) if c.name in described else f"cast(null as varchar) as {_quote(c.name)}"
+        for c in stream.columns
     )
-    exprs = []
-    for c in stream.columns:
-        if c.name not in described:
-            exprs.append(f"cast(null as varchar) as {_quote(c.name)}")
-        elif c.kind == "features" and not described[c.name].upper().startswith("VARCHAR"):
-            exprs.append(f"to_json({_quote(c.name)})::varchar as {_quote(c.name)}")
-        else:
-            exprs.append(f"cast({_quote(c.name)} as varchar) as {_quote(c.name)}")
     _run(
         con,
-        f"create or replace temp table incoming as select _source_row, {', '.join(exprs)} from raw_numbered",
+        f"create or replace temp view incoming as select file_row_number + 1 as _source_row, {cols} "
+        f"from read_parquet({src}, file_row_number = true)",
     )
     return []
 
 
 def _project(
-    con: duckdb.DuckDBPyConnection,
-    stream: Stream,
-    present: Sequence[str],
-    table: str,
-    *,
-    with_row_numbers: bool,
+    con: duckdb.DuckDBPyConnection, stream: Stream, present: Sequence[str], table: str
 ) -> None:
     cols = ", ".join(
         f"cast({_quote(c.name)} as varchar) as {_quote(c.name)}"
@@ -356,26 +345,70 @@ def _records_to_arrow(stream: Stream, records: pd.DataFrame | Sequence[dict[str,
 # ---------------------------------------------------------------- validation
 
 
-def _typed_expr(c: Column) -> str:
+_INTEGER_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
+_FLOAT_TYPES = ("FLOAT", "DOUBLE", "HUGEINT", "UHUGEINT")
+
+
+def _present_expr(c: Column, source_type: str) -> str:
+    """The value as given, NULL when absent (blank text counts as absent)."""
+    if source_type == "VARCHAR":
+        return f"nullif(trim({_quote(c.name)}), '')"
+    return _quote(c.name)
+
+
+def _typed_expr(c: Column, source_type: str) -> str:
+    """The contract-typed value, NULL when the given value cannot be that type.
+
+    Native Parquet types are used as they are (no round trip through text); text
+    from CSV / JSON Lines / the API is parsed.
+    """
     raw = f"r_{c.name}"
+    text = source_type == "VARCHAR"
+    numeric = (
+        source_type in _INTEGER_TYPES
+        or source_type in _FLOAT_TYPES
+        or source_type.startswith("DECIMAL")
+    )
     if c.kind == "timestamp":
-        return f"(try_cast({raw} as timestamptz) at time zone 'UTC')"
+        if text:
+            return f"(try_cast({raw} as timestamptz) at time zone 'UTC')"
+        if source_type.startswith("TIMESTAMP WITH TIME ZONE"):
+            return f"({raw} at time zone 'UTC')"
+        if source_type.startswith("TIMESTAMP") or source_type == "DATE":
+            return f"cast({raw} as timestamp)"
+        return "cast(null as timestamp)"
     if c.kind == "double":
-        return f"try_cast({raw} as double)"
+        return f"try_cast({raw} as double)" if text or numeric else "cast(null as double)"
     if c.kind == "integer":
+        if source_type in _INTEGER_TYPES:
+            return f"cast({raw} as bigint)"
+        if not (text or numeric):
+            return "cast(null as bigint)"
+        as_double = f"try_cast({raw} as double)"
         return (
-            f"case when try_cast({raw} as double) = round(try_cast({raw} as double)) "
-            f"and abs(try_cast({raw} as double)) < 9e15 then cast(try_cast({raw} as double) as bigint) end"
+            f"case when {as_double} = round({as_double}) and abs({as_double}) < 9e15 "
+            f"then cast({as_double} as bigint) end"
         )
     if c.kind == "features":
+        text_json = raw if text else f"to_json({raw})::varchar"
+        as_map = f"try_cast({text_json}::json as map(varchar, double))"
         return (
-            f"case when json_valid({raw}) and json_type({raw}::json) = 'OBJECT' "
-            f"and list_bool_and(list_transform(map_values(try_cast({raw}::json as map(varchar, double))), "
+            f"case when json_valid({text_json}) and json_type({text_json}::json) = 'OBJECT' "
+            f"and {as_map} is not null "
+            f"and list_bool_and(list_transform(map_values({as_map}), "
             f"lambda v: v is not null and isfinite(v))) is not false "
-            f"and try_cast({raw}::json as map(varchar, double)) is not null "
-            f"then json({raw})::varchar end"
+            f"then json({text_json})::varchar end"
         )
-    return raw
+    return raw if text else f"cast({raw} as varchar)"
 
 
 def _problem_case(stream: Stream) -> str:
@@ -404,12 +437,11 @@ def _problem_case(stream: Stream) -> str:
             f"when t_event_type = {_literal(event_type)} and r_{column} is null "
             f"then 'missing_required|{column}'"
         )
+    names = {c.name for c in stream.columns}
     for column, condition, reason in stream.row_rules:
         cond = re.sub(
             r"\b([a-z_]+)\b",
-            lambda m: (
-                f"v_{m.group(1)}" if m.group(1) in {c.name for c in stream.columns} else m.group(1)
-            ),
+            lambda m: f"v_{m.group(1)}" if m.group(1) in names else m.group(1),
             condition,
         )
         whens.append(f"when not ({cond}) then '{reason}|{column}'")
@@ -417,55 +449,85 @@ def _problem_case(stream: Stream) -> str:
 
 
 def _validate(con: duckdb.DuckDBPyConnection, stream: Stream) -> None:
-    """``incoming`` (text) → ``checked``: typed values (v_*), problem, row hash."""
-    raw = ", ".join(f"nullif(trim({_quote(c.name)}), '') as r_{c.name}" for c in stream.columns)
-    _run(con, f"create or replace temp view raw_v as select _source_row, {raw} from incoming")
-    typed = ", ".join(f"{_typed_expr(c)} as t_{c.name}" for c in stream.columns)
-    _run(con, f"create or replace temp view typed_v as select *, {typed} from raw_v")
+    """``incoming`` → ``checked``: given values (r_*), typed values (v_*), the problem."""
+    types = {r[0]: r[1] for r in con.execute("describe incoming").fetchall()}
+    present = ", ".join(f"{_present_expr(c, types[c.name])} as r_{c.name}" for c in stream.columns)
+    typed = ", ".join(f"{_typed_expr(c, types[c.name])} as t_{c.name}" for c in stream.columns)
     values = ", ".join(
         f"coalesce(t_{c.name}, {c.default}) as v_{c.name}"
         if c.default
         else f"t_{c.name} as v_{c.name}"
         for c in stream.columns
     )
-    _run(con, f"create or replace temp view valued_v as select *, {values} from typed_v")
-    hash_input = ", ".join(f"coalesce(cast(v_{c.name} as varchar), chr(0))" for c in stream.columns)
+    v_columns = ", ".join(f"v_{c.name}" for c in stream.columns)
+    raw_json = (
+        "to_json({"
+        + ", ".join(f"{_literal(c.name)}: r_{c.name}" for c in stream.columns)
+        + "})::varchar"
+    )
     _run(
         con,
-        "create or replace temp table checked as select *, "
-        f"{_problem_case(stream)} as _problem, md5(concat_ws(chr(31), {hash_input})) as _row_hash "
-        "from valued_v",
+        "create or replace temp table checked as "
+        f"with r as (select _source_row, {present} from incoming), "
+        f"t as (select *, {typed} from r), "
+        f"v as (select *, {values} from t), "
+        f"p as (select *, {_problem_case(stream)} as _problem from v) "
+        # the given values are kept only for rows that go to quarantine
+        f"select _source_row, {v_columns}, _problem, "
+        f"case when _problem is not null then {raw_json} end as _raw_row, "
+        f"case when _problem is not null then r_event_id end as _raw_event_id from p",
+    )
+
+
+def _same_content(stream: Stream, left: str, right: str, right_prefix: str) -> str:
+    return " and ".join(
+        f"{left}.v_{c.name} is not distinct from {right}.{right_prefix}{c.name}"
+        for c in stream.columns
     )
 
 
 def _classify(con: duckdb.DuckDBPyConnection, stream: Stream, landing_files: list[Path]) -> None:
-    """Split valid rows into store / duplicate / conflict (``classified``)."""
+    """Outcome of the valid rows whose event_id repeats in the file or is already stored.
+
+    Every other valid row is simply stored, so the common case costs one
+    semi-join of the incoming ids against the stored ids and nothing more.
+    """
     files = "[" + ", ".join(_literal(str(p)) for p in landing_files) + "]"
     _run(
         con,
-        "create or replace temp table ranked as select _source_row, v_event_id, _row_hash, "
-        "row_number() over (partition by v_event_id order by _source_row) as rn, "
-        "first_value(_row_hash) over (partition by v_event_id order by _source_row) as first_hash "
-        "from checked where _problem is null",
+        "create or replace temp table repeated_ids as select v_event_id as event_id from checked "
+        "where _problem is null group by v_event_id having count(*) > 1",
     )
     _run(
         con,
-        "create or replace temp table stored_keys as select event_id, any_value(_row_hash) as stored_hash "
-        f"from read_parquet({files}) where event_id in (select v_event_id from ranked) group by event_id",
+        "create or replace temp table stored_ids as select event_id "
+        f"from read_parquet({files}) where event_id in "
+        "(select v_event_id from checked where _problem is null)",
+    )
+    stored_cols = ", ".join(c.name for c in stream.columns)
+    _run(
+        con,
+        f"create or replace temp table stored_rows as select {stored_cols} from read_parquet({files}) "
+        "where event_id in (select event_id from stored_ids)",
     )
     _run(
         con,
-        "create or replace temp table classified as select r._source_row, case "
-        "when s.event_id is not null and s.stored_hash = r._row_hash then 'duplicate' "
-        "when s.event_id is not null then 'conflict_stored' "
-        "when r.rn = 1 then 'store' "
-        "when r._row_hash = r.first_hash then 'duplicate' "
+        "create or replace temp table special as select c.*, "
+        "row_number() over (partition by c.v_event_id order by c._source_row) as rn from checked c "
+        "where c._problem is null and (c.v_event_id in (select event_id from repeated_ids) "
+        "or c.v_event_id in (select event_id from stored_ids))",
+    )
+    _run(
+        con,
+        "create or replace temp table classified as select s._source_row, case "
+        f"when st.event_id is not null and {_same_content(stream, 's', 'st', '')} then 'duplicate' "
+        "when st.event_id is not null then 'conflict_stored' "
+        "when s.rn = 1 then 'store' "
+        f"when {_same_content(stream, 's', 'f', 'v_')} then 'duplicate' "
         "else 'conflict_in_file' end as outcome "
-        "from ranked r left join stored_keys s on s.event_id = r.v_event_id",
+        "from special s left join stored_rows st on st.event_id = s.v_event_id "
+        "left join (select * from special where rn = 1) f on f.v_event_id = s.v_event_id",
     )
-
-
-# ---------------------------------------------------------------- the pipeline
 
 
 def _problems_table(con: duckdb.DuckDBPyConnection, problems: list[dict[str, Any]]) -> None:
@@ -505,25 +567,24 @@ def _land(
     _run(
         con,
         f"copy (select {cols}, {seq}::bigint as _batch_seq, {ts}::timestamp as _loaded_at, "
-        f"{src} as _source_file, c._source_row::bigint as _source_row, c._row_hash "
-        "from checked c join classified k using (_source_row) where k.outcome = 'store' "
-        f"order by c._source_row) to {_literal(str(tmp_landing))} (format parquet, compression zstd)",
+        f"{src} as _source_file, c._source_row::bigint as _source_row "
+        "from checked c where c._problem is null and c._source_row not in "
+        "(select _source_row from classified where outcome <> 'store')) "
+        f"to {_literal(str(tmp_landing))} (format parquet, compression zstd)",
     )
     _problems_table(con, problems)
-    raw_json = (
-        "to_json({"
-        + ", ".join(f"{_literal(c.name)}: r_{c.name}" for c in stream.columns)
-        + "})::varchar"
-    )
     _run(
         con,
         "create or replace temp table quarantined as "
-        f"select _source_row as source_row, r_event_id as event_id, split_part(_problem, '|', 1) as reason, "
-        f"split_part(_problem, '|', 2) as column_name, null::varchar as bad_value, {raw_json} as raw_row "
+        "select _source_row as source_row, _raw_event_id as event_id, split_part(_problem, '|', 1) as reason, "
+        "split_part(_problem, '|', 2) as column_name, null::varchar as bad_value, _raw_row as raw_row "
         "from checked where _problem is not null "
-        f"union all select c._source_row, c.r_event_id, 'conflict', 'event_id', "
-        f"case k.outcome when 'conflict_stored' then 'differs from the stored row' "
-        f"else 'differs from an earlier row of this file' end, {raw_json} "
+        "union all select c._source_row, c.v_event_id, 'conflict', 'event_id', "
+        "case k.outcome when 'conflict_stored' then 'differs from the stored row' "
+        "else 'differs from an earlier row of this file' end, "
+        "to_json({"
+        + ", ".join(f"{_literal(c.name)}: c.v_{c.name}" for c in stream.columns)
+        + "})::varchar "
         "from checked c join classified k using (_source_row) where k.outcome like 'conflict%' "
         "union all select source_row, null, reason, column_name, bad_value, raw_row from read_problems",
     )
@@ -543,6 +604,8 @@ def _land(
     counts = dict(
         con.execute("select outcome, count(*) from classified group by outcome").fetchall()
     )
+    valid = con.execute("select count(*) from checked where _problem is null").fetchall()[0][0]
+    counts["store"] = valid - sum(n for outcome, n in counts.items() if outcome != "store")
     reasons = dict(
         con.execute("select reason, count(*) from quarantined group by reason").fetchall()
     )
