@@ -16,7 +16,10 @@ session_calls as (
             partition by session_id order by created_at, call_id
         ) as call_rank
     from calls
-    where session_id in (select events.session_id from events where events.session_id is not null)
+    where session_id in (
+        select events.session_id from events
+        where events.session_id is not null
+    )
 ),
 
 session_providers as (

@@ -5,13 +5,13 @@ with events as (
 ),
 
 {% if is_incremental() %}
-changed_dates as (
-    select distinct events.occurred_date as business_date
-    from events
-    where
-        events.batch_seq > {{ modelmart.incremental_watermark() }}
-        or events.occurred_date >= {{ modelmart.add_days('(select max(business_date) from ' ~ this ~ ')', -var('lookback_days')) }}
-),
+    changed_dates as (
+        select distinct events.occurred_date as business_date
+        from events
+        where
+            events.batch_seq > {{ modelmart.incremental_watermark() }}
+            or events.occurred_date >= {{ modelmart.add_days('(select max(business_date) from ' ~ this ~ ')', -var('lookback_days')) }}
+    ),
 {% endif %}
 
 scoped as (

@@ -15,40 +15,45 @@ pricing as (
 ),
 
 {% if is_incremental() %}
-call_changes as (
-    select distinct calls.created_date as changed_date
-    from calls
-    where
-        calls.batch_seq > {{ modelmart.incremental_watermark() }}
-        or calls.label_batch_seq > {{ modelmart.incremental_watermark() }}
-        or calls.created_date >= {{ modelmart.add_days('(select max(activity_date) from ' ~ this ~ ')', -var('lookback_days')) }}
-        or (select max(pricing_fingerprint) from {{ this }})
-        is distinct from (select pricing.pricing_fingerprint from pricing)
-),
+    -- the seven positions of a calendar day in a 7-day window
+    window_offsets as (
+        {{ modelmart.day_offsets(0, 6) }}
+    ),
 
-event_changes as (
-    select distinct events.occurred_date as changed_date
-    from events
-    where
-        events.batch_seq > {{ modelmart.incremental_watermark() }}
-        or events.attribution_batch_seq > {{ modelmart.incremental_watermark() }}
-        or events.occurred_date >= {{ modelmart.add_days('(select max(activity_date) from ' ~ this ~ ')', -var('lookback_days')) }}
-),
+    call_changes as (
+        select distinct calls.created_date as changed_date
+        from calls
+        where
+            calls.batch_seq > {{ modelmart.incremental_watermark() }}
+            or calls.label_batch_seq > {{ modelmart.incremental_watermark() }}
+            or calls.created_date >= {{ modelmart.add_days('(select max(activity_date) from ' ~ this ~ ')', -var('lookback_days')) }}
+            or (select max(built.pricing_fingerprint) from {{ this }} as built)
+            is distinct from (select pricing.pricing_fingerprint from pricing)
+    ),
 
--- a call date also feeds the 7-day accuracy of the six dates after it
-write_dates as (
-    select distinct {{ modelmart.add_days('call_changes.changed_date', 'offsets.offset_days') }} as activity_date
-    from call_changes
-    cross join ({{ modelmart.day_offsets(0, 6) }}) as offsets
-    union
-    select event_changes.changed_date from event_changes
-),
+    event_changes as (
+        select distinct events.occurred_date as changed_date
+        from events
+        where
+            events.batch_seq > {{ modelmart.incremental_watermark() }}
+            or events.attribution_batch_seq > {{ modelmart.incremental_watermark() }}
+            or events.occurred_date >= {{ modelmart.add_days('(select max(activity_date) from ' ~ this ~ ')', -var('lookback_days')) }}
+    ),
 
-read_dates as (
-    select distinct {{ modelmart.add_days('write_dates.activity_date', '-offsets.offset_days') }} as activity_date
-    from write_dates
-    cross join ({{ modelmart.day_offsets(0, 6) }}) as offsets
-),
+    -- a call date also feeds the 7-day accuracy of the six dates after it
+    write_dates as (
+        select distinct {{ modelmart.add_days('call_changes.changed_date', 'offsets.offset_days') }} as activity_date
+        from call_changes
+        cross join window_offsets as offsets
+        union
+        select event_changes.changed_date from event_changes
+    ),
+
+    read_dates as (
+        select distinct {{ modelmart.add_days('write_dates.activity_date', '-offsets.offset_days') }} as activity_date
+        from write_dates
+        cross join window_offsets as offsets
+    ),
 {% endif %}
 
 calls_scoped as (
@@ -96,12 +101,18 @@ events_daily as (
 
 -- one row per (date, provider) with a call or an attributed business event
 row_keys as (
-    select activity_date, provider from calls_daily
+    select
+        activity_date,
+        provider
+    from calls_daily
     {% if is_incremental() %}
         where activity_date in (select write_dates.activity_date from write_dates)
     {% endif %}
     union
-    select activity_date, provider from events_daily
+    select
+        activity_date,
+        provider
+    from events_daily
 ),
 
 -- calendar-day window d-6..d over the provider's labeled calls, also for

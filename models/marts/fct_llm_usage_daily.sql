@@ -12,15 +12,15 @@ pricing as (
 
 {% if is_incremental() %}
 -- dates touched by new batches, the lookback, or every date when prices changed
-changed_dates as (
-    select distinct calls.created_date as usage_date
-    from calls
-    where
-        calls.batch_seq > {{ modelmart.incremental_watermark() }}
-        or calls.created_date >= {{ modelmart.add_days('(select max(usage_date) from ' ~ this ~ ')', -var('lookback_days')) }}
-        or (select max(pricing_fingerprint) from {{ this }})
-        is distinct from (select pricing.pricing_fingerprint from pricing)
-),
+    changed_dates as (
+        select distinct calls.created_date as usage_date
+        from calls
+        where
+            calls.batch_seq > {{ modelmart.incremental_watermark() }}
+            or calls.created_date >= {{ modelmart.add_days('(select max(usage_date) from ' ~ this ~ ')', -var('lookback_days')) }}
+            or (select max(built.pricing_fingerprint) from {{ this }} as built)
+            is distinct from (select pricing.pricing_fingerprint from pricing)
+    ),
 {% endif %}
 
 scoped as (

@@ -5,28 +5,33 @@ with predictions as (
 ),
 
 {% if is_incremental() %}
--- a new prediction or a new winning label changes its own date and, through
--- the 7-day window, the six dates after it
-changed_dates as (
-    select distinct predictions.predicted_date as changed_date
-    from predictions
-    where
-        predictions.batch_seq > {{ modelmart.incremental_watermark() }}
-        or predictions.label_batch_seq > {{ modelmart.incremental_watermark() }}
-        or predictions.predicted_date >= {{ modelmart.add_days('(select max(prediction_date) from ' ~ this ~ ')', -var('lookback_days')) }}
-),
+    -- the seven positions of a calendar day in a 7-day window
+    window_offsets as (
+        {{ modelmart.day_offsets(0, 6) }}
+    ),
 
-write_dates as (
-    select distinct {{ modelmart.add_days('changed_dates.changed_date', 'offsets.offset_days') }} as prediction_date
-    from changed_dates
-    cross join ({{ modelmart.day_offsets(0, 6) }}) as offsets
-),
+    -- a new prediction or a new winning label changes its own date and, through
+    -- the 7-day window, the six dates after it
+    changed_dates as (
+        select distinct predictions.predicted_date as changed_date
+        from predictions
+        where
+            predictions.batch_seq > {{ modelmart.incremental_watermark() }}
+            or predictions.label_batch_seq > {{ modelmart.incremental_watermark() }}
+            or predictions.predicted_date >= {{ modelmart.add_days('(select max(prediction_date) from ' ~ this ~ ')', -var('lookback_days')) }}
+    ),
 
-read_dates as (
-    select distinct {{ modelmart.add_days('write_dates.prediction_date', '-offsets.offset_days') }} as prediction_date
-    from write_dates
-    cross join ({{ modelmart.day_offsets(0, 6) }}) as offsets
-),
+    write_dates as (
+        select distinct {{ modelmart.add_days('changed_dates.changed_date', 'offsets.offset_days') }} as prediction_date
+        from changed_dates
+        cross join window_offsets as offsets
+    ),
+
+    read_dates as (
+        select distinct {{ modelmart.add_days('write_dates.prediction_date', '-offsets.offset_days') }} as prediction_date
+        from write_dates
+        cross join window_offsets as offsets
+    ),
 {% endif %}
 
 scoped as (

@@ -4,17 +4,17 @@ with offsets as (
 ),
 
 summary as (
-    select count(*) as n, min(offset_days) as lo, max(offset_days) as hi, sum(offset_days) as total
-    from offsets
-),
-
-ratios as (
     select
+        count(*) as n,
+        min(offset_days) as lo,
+        max(offset_days) as hi,
+        sum(offset_days) as total,
         {{ modelmart.safe_divide(1, 4) }} as quarter,
         {{ modelmart.safe_divide(1, 0) }} as undefined
+    from offsets
 )
 
-select * from summary cross join ratios
+select * from summary
 where
     n <> 7 or lo <> 0 or hi <> 6 or total <> 21
     or quarter <> 0.25 or undefined is not null

@@ -10,7 +10,9 @@ metric_values as (
 
 -- the newest date each mart has data for: an alert is active if its run reaches it
 latest as (
-    select mart, max(metric_date) as latest_date
+    select
+        mart,
+        max(metric_date) as latest_date
     from metric_values
     group by mart
 ),
