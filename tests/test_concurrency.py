@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from modelmart.config import get_paths
 from modelmart.ingest import ingest_file, ingest_records
 

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from modelmart.config import get_paths
 from modelmart.ingest import EventLogger, discover, ingest_file, ingest_records
 
