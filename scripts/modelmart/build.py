@@ -191,7 +191,12 @@ def _build_locked(paths: Paths, full_refresh: bool, started: float) -> BuildResu
     )
     # unit tests check model logic, not data: they run in CI (`dbt build`, pytest),
     # not on every production build, as dbt recommends
-    args = ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else [])]
+    args = [
+        "build",
+        "--exclude-resource-type",
+        "unit_test",
+        *(["--full-refresh"] if full_refresh else []),
+    ]
     ok, failures = run_dbt(args, paths, max_seq)
     seconds = time.monotonic() - started
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
