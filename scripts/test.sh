@@ -9,7 +9,7 @@ echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "== sqlfluff (dbt templater)"
-.venv/bin/sqlfluff lint models tests/dbt --disable-progress-bar --nocolor
+MODELMART_BUILD_DB=:memory: .venv/bin/sqlfluff lint models tests/dbt --disable-progress-bar --nocolor
 echo "== pytest"
 mkdir -p artifacts
 .venv/bin/python -m pytest tests -q -p no:cacheprovider --junitxml=artifacts/junit.xml "$@"
