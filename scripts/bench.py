@@ -1,0 +1,297 @@
+"""Benchmark: modelmart ingest and build against a naive path and a hand-written floor.
+
+For each scale (LLM calls; the other streams proportional, as the demo generator
+makes them) it measures, in one run on this machine:
+
+- modelmart ingest (rows/s over all streams, peak memory) — the real CLI;
+- modelmart full build (seconds, peak memory) and the incremental build after
+  one more day of events is ingested;
+- (a) the naive path: rows logged into SQLite with ``executemany``, one new
+  connection and commit per 200-row batch, features JSON-encoded per row
+  (measured on a sample, its rate extrapolated);
+- (b) the floor: one hand-written DuckDB SQL script (scripts/bench_floor.sql)
+  computing the same marts from the same landed files, checked against the marts.
+
+Usage: .venv/bin/python scripts/bench.py [--scales 1000000,10000000] [--out bench.json]
+Every step runs as its own process; peak memory is the process tree's RSS,
+sampled every 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+CLI = [PY, "-m", "modelmart.cli"]
+END = dt.date(2026, 11, 1)
+
+
+def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run a command; return (seconds, peak RSS of its process tree in MiB, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    peak = 0
+    root = psutil.Process(proc.pid)
+    out_chunks: list[str] = []
+    while proc.poll() is None:
+        try:
+            rss = root.memory_info().rss + sum(
+                c.memory_info().rss for c in root.children(recursive=True)
+            )
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    out_chunks.append(proc.stdout.read())
+    seconds = time.perf_counter() - started
+    output = "".join(out_chunks)
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{output[-3000:]}")
+    return seconds, peak / 2**20, output
+
+
+def generate(out: Path, calls: int, days: int, end: dt.date, seed: int, prefix: str = "") -> float:
+    code = (
+        "import datetime, pathlib; from modelmart.demo_data import DemoConfig, generate; "
+        f"generate(pathlib.Path({str(out)!r}), DemoConfig(days={days}, llm_calls_per_day={calls // 90}, "
+        f"predictions_per_day={calls // 630}, seed={seed}, end_date=datetime.date.fromisoformat({end.isoformat()!r}), "
+        f"id_prefix={prefix!r}))"
+    )
+    seconds, _, _ = run_measured([PY, "-c", code])
+    return seconds
+
+
+def rows_read(output: str) -> int:
+    line = next(x for x in output.splitlines() if x.startswith("total:"))
+    return int(line.split("read=")[1].split()[0])
+
+
+def naive_sqlite(landing: Path, rows: int, workdir: Path) -> dict:
+    """Log `rows` LLM calls and rows/7 predictions the naive way; rows per second."""
+    con = duckdb.connect()
+    calls = con.execute(
+        f"select event_id, session_id, provider, model, strftime(created_at, '%Y-%m-%dT%H:%M:%S'), "
+        f"response_time_ms, tokens_input, tokens_output, tokens_cached_input, status, team, use_case "
+        f"from read_parquet('{landing}/llm_calls/*.parquet') limit {rows}"
+    ).fetchall()
+    preds = con.execute(
+        f"select event_id, model_name, model_version, strftime(predicted_at, '%Y-%m-%dT%H:%M:%S'), predicted_label, "
+        f"score, features from read_parquet('{landing}/predictions/*.parquet') limit {rows // 7}"
+    ).fetchall()
+    con.close()
+    # the service holds features as dicts and JSON-encodes them per row
+    preds = [(*p[:6], json.loads(p[6]) if p[6] else {}) for p in preds]
+    db = workdir / "naive.sqlite"
+    db.unlink(missing_ok=True)
+    setup = sqlite3.connect(db)
+    setup.execute(
+        "create table llm_calls (event_id text primary key, session_id text, provider text, model text, "
+        "created_at text, response_time_ms real, tokens_input integer, tokens_output integer, "
+        "tokens_cached_input integer, status text, team text, use_case text)"
+    )
+    setup.execute(
+        "create table predictions (event_id text primary key, model_name text, model_version text, "
+        "predicted_at text, predicted_label text, score real, features text)"
+    )
+    setup.commit()
+    setup.close()
+    started = time.perf_counter()
+    for i in range(0, len(calls), 200):
+        conn = sqlite3.connect(db)
+        conn.executemany(
+            "insert or ignore into llm_calls values (?,?,?,?,?,?,?,?,?,?,?,?)", calls[i : i + 200]
+        )
+        conn.commit()
+        conn.close()
+    for i in range(0, len(preds), 200):
+        conn = sqlite3.connect(db)
+        conn.executemany(
+            "insert or ignore into predictions values (?,?,?,?,?,?,?)",
+            [(*p[:6], json.dumps(p[6])) for p in preds[i : i + 200]],
+        )
+        conn.commit()
+        conn.close()
+    seconds = time.perf_counter() - started
+    n = len(calls) + len(preds)
+    return {"rows": n, "seconds": round(seconds, 2), "rows_per_s": n / seconds}
+
+
+def floor(landing: Path, workdir: Path) -> tuple[float, float, Path]:
+    sql = (ROOT / "scripts" / "bench_floor.sql").read_text()
+    sql = sql.replace("{landing}", str(landing)).replace("{seeds}", str(ROOT / "seeds"))
+    script = workdir / "floor.sql"
+    script.write_text(sql)
+    target = workdir / "floor.duckdb"
+    target.unlink(missing_ok=True)
+    code = (
+        f"import duckdb; con = duckdb.connect({str(target)!r}); "
+        f"con.execute(open({str(script)!r}).read()).fetchall(); con.close()"
+    )
+    seconds, peak, _ = run_measured([PY, "-c", code])
+    return seconds, peak, target
+
+
+def check_floor(floor_db: Path, warehouse: Path) -> list[str]:
+    """The floor must compute the same numbers, or the comparison is meaningless."""
+    checks = {
+        "fct_llm_usage_daily": "count(*), sum(calls), round(sum(cost_usd), 6), sum(unpriced_tokens), "
+        "round(sum(latency_p95_ms), 3)",
+        "fct_model_quality_daily": "count(*), sum(predictions), sum(correct), sum(labeled_rolling_7d), "
+        "round(sum(accuracy_rolling_7d), 9)",
+        "fct_business_daily": "count(*), sum(tickets), round(sum(revenue_usd), 6)",
+        "fct_dashboard_daily": "count(*), sum(llm_calls), round(sum(cost_usd), 6), sum(tickets), "
+        "round(sum(revenue_usd), 6), sum(labeled_calls_rolling_7d)",
+    }
+    con = duckdb.connect()
+    con.execute(f"attach '{floor_db}' as floor (read_only)")
+    con.execute(f"attach '{warehouse}' as wh (read_only)")
+    result = []
+    for mart, exprs in checks.items():
+        ours = con.execute(f"select {exprs} from wh.marts.{mart}").fetchall()[0]
+        theirs = con.execute(f"select {exprs} from floor.main.{mart}").fetchall()[0]
+        result.append(f"{mart}: {'OK' if ours == theirs else f'MISMATCH {ours} vs {theirs}'}")
+    con.close()
+    return result
+
+
+def bench_scale(calls: int, workdir: Path, sqlite_rows: int) -> dict:
+    scale_dir = workdir / f"calls-{calls}"
+    shutil.rmtree(scale_dir, ignore_errors=True)
+    scale_dir.mkdir(parents=True)
+    home = scale_dir / "home"
+    env = {**os.environ, "MODELMART_HOME": str(home)}
+    print(f"\n== {calls:,} LLM calls: generating demo events", flush=True)
+    gen_s = generate(scale_dir / "input", calls, 90, END, seed=11)
+    gen_next_s = generate(
+        scale_dir / "next_day", calls, 1, END + dt.timedelta(days=1), seed=12, prefix="d91-"
+    )
+    print(f"   generated in {gen_s:.1f}s (+{gen_next_s:.1f}s for the extra day)", flush=True)
+
+    ingest_s, ingest_mem, out = run_measured([*CLI, "ingest", str(scale_dir / "input")], env)
+    n_read = rows_read(out)
+    print(
+        f"   ingest: {n_read:,} rows in {ingest_s:.1f}s = {n_read / ingest_s:,.0f} rows/s, peak {ingest_mem:.0f} MiB",
+        flush=True,
+    )
+    build_s, build_mem, _ = run_measured([*CLI, "build", "--full-refresh", "--quiet"], env)
+    print(f"   full build: {build_s:.1f}s, peak {build_mem:.0f} MiB", flush=True)
+    next_ingest_s, _, _ = run_measured([*CLI, "ingest", str(scale_dir / "next_day")], env)
+    inc_s, inc_mem, _ = run_measured([*CLI, "build", "--quiet"], env)
+    print(
+        f"   +1 day: ingest {next_ingest_s:.1f}s, incremental build {inc_s:.1f}s, peak {inc_mem:.0f} MiB",
+        flush=True,
+    )
+
+    floor_s, floor_mem, floor_db = floor(home / "landing", scale_dir)
+    print(
+        f"   floor (hand-written SQL, same marts, now over 91 days): {floor_s:.1f}s, peak {floor_mem:.0f} MiB",
+        flush=True,
+    )
+    # the full build again on exactly the data the floor saw, for a like-for-like ratio
+    build2_s, build2_mem, _ = run_measured([*CLI, "build", "--full-refresh", "--quiet"], env)
+    checks = check_floor(floor_db, home / "warehouse.duckdb")
+    for line in checks:
+        print(f"   floor check {line}", flush=True)
+    naive = naive_sqlite(home / "landing", sqlite_rows, scale_dir)
+    print(
+        f"   naive SQLite: {naive['rows']:,} rows in {naive['seconds']}s = {naive['rows_per_s']:,.0f} rows/s",
+        flush=True,
+    )
+    size = sum(f.stat().st_size for f in (scale_dir / "input").rglob("*") if f.is_file())
+    result = {
+        "llm_calls": calls,
+        "rows_ingested": n_read,
+        "input_mib": round(size / 2**20, 1),
+        "generate_s": round(gen_s, 1),
+        "ingest_s": round(ingest_s, 2),
+        "ingest_rows_per_s": round(n_read / ingest_s),
+        "ingest_peak_mib": round(ingest_mem),
+        "full_build_s": round(build_s, 2),
+        "full_build_peak_mib": round(build_mem),
+        "full_build_91d_s": round(build2_s, 2),
+        "full_build_91d_peak_mib": round(build2_mem),
+        "incremental_build_s": round(inc_s, 2),
+        "incremental_build_peak_mib": round(inc_mem),
+        "floor_s": round(floor_s, 2),
+        "floor_peak_mib": round(floor_mem),
+        "floor_checks": checks,
+        "sqlite_rows": naive["rows"],
+        "sqlite_rows_per_s": round(naive["rows_per_s"]),
+    }
+    result["ratio_ingest_vs_sqlite"] = round(
+        result["ingest_rows_per_s"] / result["sqlite_rows_per_s"], 1
+    )
+    result["ratio_build_vs_floor"] = round(build2_s / floor_s, 2)
+    result["ratio_incremental_vs_full"] = round(inc_s / build_s, 3)
+    shutil.rmtree(scale_dir / "input", ignore_errors=True)
+    shutil.rmtree(scale_dir / "next_day", ignore_errors=True)
+    return result
+
+
+def table(results: list[dict]) -> str:
+    lines = [
+        "| LLM calls (+ other streams) | ingest rows/s (peak MiB) | naive SQLite rows/s | ingest ÷ SQLite (target ≥ 50) "
+        "| full build s (peak MiB) | hand-written SQL s (peak MiB) | build ÷ SQL (target ≤ 2) "
+        "| +1 day incremental s | incremental ÷ full (target ≤ 0.15) | build peak ≤ 4 GiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        peak = max(
+            r["full_build_peak_mib"], r["full_build_91d_peak_mib"], r["incremental_build_peak_mib"]
+        )
+        lines.append(
+            f"| {r['llm_calls']:,} (+{r['rows_ingested'] - r['llm_calls']:,}) "
+            f"| {r['ingest_rows_per_s']:,} ({r['ingest_peak_mib']:,}) | {r['sqlite_rows_per_s']:,} "
+            f"| {r['ratio_ingest_vs_sqlite']} {'✔' if r['ratio_ingest_vs_sqlite'] >= 50 else '✘'} "
+            f"| {r['full_build_91d_s']} ({r['full_build_91d_peak_mib']:,}) | {r['floor_s']} ({r['floor_peak_mib']:,}) "
+            f"| {r['ratio_build_vs_floor']} {'✔' if r['ratio_build_vs_floor'] <= 2 else '✘'} "
+            f"| {r['incremental_build_s']} | {r['ratio_incremental_vs_full']} "
+            f"{'✔' if r['ratio_incremental_vs_full'] <= 0.15 else '✘'} "
+            f"| {peak:,} MiB {'✔' if peak <= 4096 else '✘'} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scales", default="1000000,10000000", help="LLM calls per run, comma-separated"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "modelmart-bench"
+    )
+    parser.add_argument(
+        "--sqlite-rows", type=int, default=200_000, help="LLM calls logged the naive way"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(
+        f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+        f"duckdb {duckdb.__version__}",
+        flush=True,
+    )
+    results = [bench_scale(int(s), args.workdir, args.sqlite_rows) for s in args.scales.split(",")]
+    print("\n" + table(results))
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
