@@ -1,4 +1,5 @@
 {{ config(unique_key='business_date') }}
+{%- set watermark = modelmart.built_watermark() %}
 
 with events as (
     select * from {{ ref('stg_landing__business_events') }}
@@ -8,9 +9,10 @@ with events as (
     changed_dates as (
         select distinct events.occurred_date as business_date
         from events
-        where
-            events.batch_seq > {{ modelmart.incremental_watermark() }}
-            or events.occurred_date >= {{ modelmart.add_days('(select max(business_date) from ' ~ this ~ ')', -var('lookback_days')) }}
+        where events.batch_seq > {{ watermark }}
+        union
+        select built.business_date from {{ this }} as built
+        where built.business_date >= {{ modelmart.add_days(modelmart.built_last_date('business_date'), -var('lookback_days')) }}
     ),
 {% endif %}
 

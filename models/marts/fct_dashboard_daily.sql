@@ -1,4 +1,11 @@
+-- refs used only in incremental runs:
+-- depends_on: {{ ref('stg_landing__llm_calls') }}
+-- depends_on: {{ ref('stg_landing__business_events') }}
+-- depends_on: {{ ref('stg_landing__labels') }}
+-- depends_on: {{ ref('llm_pricing') }}
 {{ config(unique_key='activity_date') }}
+{%- set watermark = modelmart.built_watermark() %}
+{%- set reprice = modelmart.pricing_changed() %}
 
 with calls as (
     select * from {{ ref('int_llm_calls_labeled') }}
@@ -8,36 +15,53 @@ events as (
     select * from {{ ref('int_business_events_attributed') }}
 ),
 
-pricing as (
-    select {{ modelmart.table_fingerprint(ref('llm_pricing'), [
-        'provider', 'model', 'effective_from', 'input_usd_per_mtok',
-        'output_usd_per_mtok', 'cached_input_usd_per_mtok']) }} as pricing_fingerprint
-),
-
 {% if is_incremental() %}
     -- the seven positions of a calendar day in a 7-day window
     window_offsets as (
         {{ modelmart.day_offsets(0, 6) }}
     ),
 
-    call_changes as (
-        select distinct calls.created_date as changed_date
-        from calls
-        where
-            calls.batch_seq > {{ modelmart.incremental_watermark() }}
-            or calls.label_batch_seq > {{ modelmart.incremental_watermark() }}
-            or calls.created_date >= {{ modelmart.add_days('(select max(activity_date) from ' ~ this ~ ')', -var('lookback_days')) }}
-            or (select max(built.pricing_fingerprint) from {{ this }} as built)
-            is distinct from (select pricing.pricing_fingerprint from pricing)
+    staged_calls as (
+        select * from {{ ref('stg_landing__llm_calls') }}
     ),
 
+    staged_events as (
+        select * from {{ ref('stg_landing__business_events') }}
+    ),
+
+    new_calls as (
+        select * from staged_calls
+        {% if not reprice %}where staged_calls.batch_seq > {{ watermark }}{% endif %}
+    ),
+
+    new_labels as (
+        select labels.target_event_id from {{ ref('stg_landing__labels') }} as labels
+        where labels.batch_seq > {{ watermark }}
+    ),
+
+    last_built as (
+        select built.activity_date from {{ this }} as built
+        where built.activity_date >= {{ modelmart.add_days(modelmart.built_last_date('activity_date'), -var('lookback_days')) }}
+    ),
+
+    -- new calls, new grades of calls (on the call's date), prices, lookback
+    call_changes as (
+        select new_calls.created_date as changed_date from new_calls
+        union
+        select staged_calls.created_date from staged_calls
+        where staged_calls.call_id in (select new_labels.target_event_id from new_labels)
+        union
+        select last_built.activity_date from last_built
+    ),
+
+    -- new events, and events whose session got a new call (its provider may change)
     event_changes as (
-        select distinct events.occurred_date as changed_date
-        from events
+        select staged_events.occurred_date as changed_date from staged_events
         where
-            events.batch_seq > {{ modelmart.incremental_watermark() }}
-            or events.attribution_batch_seq > {{ modelmart.incremental_watermark() }}
-            or events.occurred_date >= {{ modelmart.add_days('(select max(activity_date) from ' ~ this ~ ')', -var('lookback_days')) }}
+            staged_events.batch_seq > {{ watermark }}
+            or staged_events.session_id in (select new_calls.session_id from new_calls)
+        union
+        select last_built.activity_date from last_built
     ),
 
     -- a call date also feeds the 7-day accuracy of the six dates after it
@@ -178,9 +202,8 @@ final as (
         blended.revenue_usd,
         blended.provider <> '(none)' as is_ai_provider,
         blended.source_batch_seq,
-        pricing.pricing_fingerprint
+        {{ modelmart.pricing_fingerprint() }} as pricing_fingerprint
     from blended
-    cross join pricing
 )
 
 select * from final

@@ -1,25 +1,26 @@
+-- refs used only in incremental runs:
+-- depends_on: {{ ref('stg_landing__llm_calls') }}
+-- depends_on: {{ ref('llm_pricing') }}
 {{ config(unique_key='usage_date') }}
+{%- set watermark = modelmart.built_watermark() %}
+{%- set reprice = modelmart.pricing_changed() %}
 
 with calls as (
     select * from {{ ref('int_llm_calls_priced') }}
 ),
 
-pricing as (
-    select {{ modelmart.table_fingerprint(ref('llm_pricing'), [
-        'provider', 'model', 'effective_from', 'input_usd_per_mtok',
-        'output_usd_per_mtok', 'cached_input_usd_per_mtok']) }} as pricing_fingerprint
-),
-
 {% if is_incremental() %}
--- dates touched by new batches, the lookback, or every date when prices changed
+    new_calls as (
+        select * from {{ ref('stg_landing__llm_calls') }}
+        {% if not reprice %}where batch_seq > {{ watermark }}{% endif %}
+    ),
+
+    -- dates touched by new batches (every date when prices changed) and the lookback
     changed_dates as (
-        select distinct calls.created_date as usage_date
-        from calls
-        where
-            calls.batch_seq > {{ modelmart.incremental_watermark() }}
-            or calls.created_date >= {{ modelmart.add_days('(select max(usage_date) from ' ~ this ~ ')', -var('lookback_days')) }}
-            or (select max(built.pricing_fingerprint) from {{ this }} as built)
-            is distinct from (select pricing.pricing_fingerprint from pricing)
+        select distinct new_calls.created_date as usage_date from new_calls
+        union
+        select built.usage_date from {{ this }} as built
+        where built.usage_date >= {{ modelmart.add_days(modelmart.built_last_date('usage_date'), -var('lookback_days')) }}
     ),
 {% endif %}
 
@@ -73,9 +74,8 @@ final as (
         aggregated.unpriced_calls,
         aggregated.unpriced_tokens,
         aggregated.source_batch_seq,
-        pricing.pricing_fingerprint
+        {{ modelmart.pricing_fingerprint() }} as pricing_fingerprint
     from aggregated
-    cross join pricing
 )
 
 select * from final

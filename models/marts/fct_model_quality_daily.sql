@@ -1,4 +1,8 @@
+-- refs used only in incremental runs:
+-- depends_on: {{ ref('stg_landing__labels') }}
+-- depends_on: {{ ref('stg_landing__predictions') }}
 {{ config(unique_key='prediction_date') }}
+{%- set watermark = modelmart.built_watermark() %}
 
 with predictions as (
     select * from {{ ref('int_predictions_labeled') }}
@@ -10,15 +14,22 @@ with predictions as (
         {{ modelmart.day_offsets(0, 6) }}
     ),
 
+    new_labels as (
+        select labels.target_event_id from {{ ref('stg_landing__labels') }} as labels
+        where labels.batch_seq > {{ watermark }}
+    ),
+
     -- a new prediction or a new winning label changes its own date and, through
     -- the 7-day window, the six dates after it
     changed_dates as (
-        select distinct predictions.predicted_date as changed_date
-        from predictions
+        select distinct staged.predicted_date as changed_date
+        from {{ ref('stg_landing__predictions') }} as staged
         where
-            predictions.batch_seq > {{ modelmart.incremental_watermark() }}
-            or predictions.label_batch_seq > {{ modelmart.incremental_watermark() }}
-            or predictions.predicted_date >= {{ modelmart.add_days('(select max(prediction_date) from ' ~ this ~ ')', -var('lookback_days')) }}
+            staged.batch_seq > {{ watermark }}
+            or staged.prediction_id in (select new_labels.target_event_id from new_labels)
+        union
+        select built.prediction_date from {{ this }} as built
+        where built.prediction_date >= {{ modelmart.add_days(modelmart.built_last_date('prediction_date'), -var('lookback_days')) }}
     ),
 
     write_dates as (

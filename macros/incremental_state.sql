@@ -1,0 +1,40 @@
+{#- Facts about the incremental model being built, read once at run time and
+    rendered as literals, so the filters they feed prune the landing files
+    (each file holds one batch, so `batch_seq > N` skips old files unread). -#}
+
+{#- The newest ingestion batch the model already reflects; -1 on a full build. -#}
+{% macro built_watermark(column='source_batch_seq') -%}
+    {%- if execute and is_incremental() -%}
+        {%- set result = run_query('select coalesce(max(' ~ column ~ '), -1) from ' ~ this) -%}
+        {{ return(result.columns[0].values()[0] | int) }}
+    {%- endif -%}
+    {{ return(-1) }}
+{%- endmacro %}
+
+{#- The newest date the model holds, as a SQL date literal (NULL if empty). -#}
+{% macro built_last_date(column) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set result = run_query('select cast(max(' ~ column ~ ') as varchar) from ' ~ this) -%}
+        {%- set value = result.columns[0].values()[0] -%}
+        {{ return("cast('" ~ value ~ "' as date)" if value else 'cast(null as date)') }}
+    {%- endif -%}
+    {{ return('cast(null as date)') }}
+{%- endmacro %}
+
+{#- True when the llm_pricing seed differs from the one the model was built with. -#}
+{% macro pricing_changed() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set result = run_query(
+            'select (select max(pricing_fingerprint) from ' ~ this ~ ') is distinct from '
+            ~ modelmart.pricing_fingerprint()) -%}
+        {{ return(result.columns[0].values()[0]) }}
+    {%- endif -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{#- The fingerprint of the llm_pricing seed, as a scalar subquery. -#}
+{% macro pricing_fingerprint() -%}
+    {{ modelmart.table_fingerprint(ref('llm_pricing'), [
+        'provider', 'model', 'effective_from', 'input_usd_per_mtok',
+        'output_usd_per_mtok', 'cached_input_usd_per_mtok']) }}
+{%- endmacro %}
