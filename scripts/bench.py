@@ -154,6 +154,8 @@ def check_floor(floor_db: Path, warehouse: Path) -> list[str]:
         "round(sum(latency_p95_ms), 3)",
         "fct_model_quality_daily": "count(*), sum(predictions), sum(correct), sum(labeled_rolling_7d), "
         "round(sum(accuracy_rolling_7d), 9)",
+        "fct_model_quality_segment_daily": "count(*), sum(predictions), sum(correct), sum(labeled), "
+        "round(sum(accuracy), 9)",
         "fct_business_daily": "count(*), sum(tickets), round(sum(revenue_usd), 6)",
         "fct_dashboard_daily": "count(*), sum(llm_calls), round(sum(cost_usd), 6), sum(tickets), "
         "round(sum(revenue_usd), 6), sum(labeled_calls_rolling_7d)",

@@ -71,6 +71,7 @@ select
     cast(p.predicted_at as date) as d,
     p.model_name,
     p.model_version,
+    coalesce(p.segment, 'all') as segment,
     p.status = 'error' as is_error,
     p.latency_ms,
     l.label is not null as labeled,
@@ -102,6 +103,17 @@ select
 from quality_daily as a
 join quality_daily as b
     on a.model_name = b.model_name and a.model_version = b.model_version and b.d between a.d - 6 and a.d
+group by all;
+
+create table fct_model_quality_segment_daily as
+select
+    d as prediction_date, model_name, model_version, segment,
+    count(*) as predictions,
+    count(*) filter (where labeled) as labeled,
+    count(*) filter (where correct) as correct,
+    count(*) filter (where correct) / nullif(count(*) filter (where labeled), 0) as accuracy,
+    count(*) filter (where labeled) / count(*) as label_coverage
+from predictions
 group by all;
 
 create table events as

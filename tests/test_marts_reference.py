@@ -59,6 +59,7 @@ def call(
 
 
 def pred(event_id, version, at, label, score, latency=12.0, status=None):
+    # every second prediction names a segment; the others default to `all`
     row = {
         "event_id": event_id,
         "model_name": "churn",
@@ -71,6 +72,8 @@ def pred(event_id, version, at, label, score, latency=12.0, status=None):
         row["latency_ms"] = latency
     if status:
         row["status"] = status
+    if int(event_id[1:]) % 2 == 0:
+        row["segment"] = "mobile"
     return row
 
 
@@ -377,6 +380,26 @@ def ref_quality(preds: list[dict], labels: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def ref_quality_segments(preds: list[dict], labels: pd.DataFrame) -> pd.DataFrame:
+    frame = pd.DataFrame(preds)
+    frame["prediction_date"] = utc(frame["predicted_at"]).dt.date
+    frame["segment"] = frame["segment"].fillna("all")
+    truth = frame["event_id"].map(labels["label"])
+    frame["labeled"] = truth.notna()
+    frame["correct"] = truth.eq(frame["predicted_label"])
+    keys = ["prediction_date", "model_name", "model_version", "segment"]
+    out = (
+        frame.groupby(keys)
+        .agg(
+            predictions=("event_id", "size"), labeled=("labeled", "sum"), correct=("correct", "sum")
+        )
+        .reset_index()
+    )
+    out["accuracy"] = [ratio(c, n) for c, n in zip(out.correct, out.labeled, strict=True)]
+    out["label_coverage"] = out.labeled / out.predictions
+    return out
+
+
 def attributed_events(events: list[dict], calls: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(events)
     frame["date"] = utc(frame["occurred_at"]).dt.date
@@ -454,6 +477,7 @@ def references(calls: list, preds: list, labels: list, events: list) -> dict[str
     return {
         "fct_llm_usage_daily": ref_usage(call_frame),
         "fct_model_quality_daily": ref_quality(preds, latest),
+        "fct_model_quality_segment_daily": ref_quality_segments(preds, latest),
         "fct_business_daily": ref_business(event_frame),
         "fct_dashboard_daily": ref_dashboard(call_frame, event_frame),
     }
@@ -462,6 +486,12 @@ def references(calls: list, preds: list, labels: list, events: list) -> dict[str
 KEYS = {
     "fct_llm_usage_daily": ["usage_date", "provider", "model", "team"],
     "fct_model_quality_daily": ["prediction_date", "model_name", "model_version"],
+    "fct_model_quality_segment_daily": [
+        "prediction_date",
+        "model_name",
+        "model_version",
+        "segment",
+    ],
     "fct_business_daily": ["business_date"],
     "fct_dashboard_daily": ["activity_date", "provider"],
 }

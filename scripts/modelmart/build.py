@@ -32,6 +32,7 @@ from modelmart.ingest import _seq_of, committed_files, ensure_layout
 MARTS = (
     "fct_llm_usage_daily",
     "fct_model_quality_daily",
+    "fct_model_quality_segment_daily",
     "fct_business_daily",
     "fct_dashboard_daily",
 )

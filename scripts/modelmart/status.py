@@ -17,6 +17,7 @@ from modelmart.contract import STREAMS
 MART_DATES = {
     "fct_llm_usage_daily": "usage_date",
     "fct_model_quality_daily": "prediction_date",
+    "fct_model_quality_segment_daily": "prediction_date",
     "fct_business_daily": "business_date",
     "fct_dashboard_daily": "activity_date",
 }

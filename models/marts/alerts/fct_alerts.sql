@@ -8,13 +8,17 @@ metric_values as (
     select * from {{ ref('int_metric_values_unpivoted') }}
 ),
 
--- the newest date each mart has data for: an alert is active if its run reaches it
+-- the newest date with a value of the rule's metric: an alert is active if its
+-- run reaches it (a mart's later dates without that metric, e.g. business events
+-- after the last LLM call, do not end an LLM alert)
 latest as (
     select
         mart,
+        metric,
         max(metric_date) as latest_date
     from metric_values
-    group by mart
+    where metric_value is not null
+    group by mart, metric
 ),
 
 runs as (
@@ -67,7 +71,7 @@ final as (
         case when runs.comparator in ('>', '>=') then runs.max_value else runs.min_value end as worst_value,
         runs.last_seen_date = latest.latest_date as is_active
     from runs
-    inner join latest on runs.mart = latest.mart
+    inner join latest on runs.mart = latest.mart and runs.metric = latest.metric
     inner join breaches as last_breach
         on
             runs.rule_id = last_breach.rule_id
