@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # README command 2: set up, then run every check: lint, format, dbt parse, pytest
-# (which builds the dbt project on fixtures and runs dbt's data and unit tests).
+# (which builds the dbt project on fixtures and runs dbt's data and unit tests, and
+# drives the Dash app in headless chromium, screenshots in artifacts/screenshots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/browser.sh
 export DBT_SEND_ANONYMOUS_USAGE_STATS=false
 echo "== ruff"
 .venv/bin/ruff check .

@@ -65,6 +65,20 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from dash_app.app import create_app
+    from dash_app.config import AppConfig
+
+    config = AppConfig.from_env(args.home)
+    if not config.warehouse.exists():
+        print(f"note: nothing published yet at {config.warehouse}; pages say so until a build publishes")
+    app = create_app(config)
+    login = "login on (MODELMART_USERS)" if config.auth_enabled else "no login"
+    print(f"serving {config.warehouse} on http://{args.host}:{args.port}/ ({login}; Ctrl-C stops)")
+    app.run(host=args.host, port=args.port, debug=args.debug, threaded=True)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from modelmart.build import build
     from modelmart.demo_data import DemoConfig, generate
@@ -212,6 +226,17 @@ def parser() -> argparse.ArgumentParser:
         "the published snapshot's age and last dates, and the last build's outcome.",
     )
     st.set_defaults(func=_cmd_status)
+
+    srv = sub.add_parser(
+        "serve",
+        help="serve the Dash app on the published warehouse",
+        description="Development server (threaded). In production run "
+        "`gunicorn -w 4 --threads 4 -b 0.0.0.0:8050 dash_app.wsgi:server` instead.",
+    )
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--port", type=int, default=8050)
+    srv.add_argument("--debug", action="store_true", help="Dash dev tools and reloading")
+    srv.set_defaults(func=_cmd_serve)
     return top
 
 

@@ -1,0 +1,208 @@
+"""Building blocks shared by the pages: filter bar, KPI cards, charts or messages, tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pandas as pd
+import plotly.graph_objects as go
+from dash import dash_table, dcc, html
+
+from dash_app.data.filters import LIST_FIELDS, Filters
+from dash_app.data.queries import Options
+
+FIELD_LABELS = {
+    "provider": "Provider",
+    "model": "LLM model",
+    "team": "Team",
+    "version": "Model version",
+}
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def filter_bar(filters: Filters, opts: Options, fields: tuple[str, ...]) -> html.Div:
+    """Date range plus one multi-select per field this page honours. Values of other
+    fields ride along in `f-carry`, so the URL keeps them for the other pages."""
+    controls = [
+        html.Div(
+            [
+                html.Label("Dates (UTC)", htmlFor="f-dates"),
+                dcc.DatePickerRange(
+                    id="f-dates",
+                    start_date=filters.start,
+                    end_date=filters.end,
+                    min_date_allowed=opts.first_date,
+                    max_date_allowed=opts.last_date,
+                    display_format="YYYY-MM-DD",
+                    minimum_nights=0,
+                ),
+            ],
+            className="filter",
+        )
+    ]
+    for field in fields:
+        choices = getattr(opts, field)
+        chosen = list(getattr(filters, field))
+        # a shared link may name a value with no data (yet): keep it selectable, so
+        # the page says "no data" instead of silently widening to everything
+        missing = [v for v in chosen if v not in choices]
+        controls.append(
+            html.Div(
+                [
+                    html.Label(FIELD_LABELS[field]),
+                    dcc.Dropdown(
+                        id={"type": "filter", "field": field},
+                        options=[{"label": v, "value": v} for v in choices]
+                        + [{"label": f"{v} (no data)", "value": v} for v in missing],
+                        value=chosen,
+                        multi=True,
+                        placeholder=f"All ({len(choices)})",
+                        className="filter-dropdown",
+                    ),
+                ],
+                className="filter",
+            )
+        )
+    carry = {f: list(getattr(filters, f)) for f in LIST_FIELDS if f not in fields}
+    return html.Div(
+        [*controls, dcc.Store(id="f-carry", data=carry)], className="filter-bar", id="filter-bar"
+    )
+
+
+def message(text: str, kind: str = "empty") -> html.Div:
+    """A clear sentence in place of a chart or number (never an axis of zeros)."""
+    return html.Div(text, className=f"message message-{kind}", role="status")
+
+
+def graph_or_message(
+    frame: pd.DataFrame, build: Callable[[], go.Figure], empty_text: str, graph_id: str
+) -> html.Div | dcc.Graph:
+    if frame.empty:
+        return message(empty_text)
+    return dcc.Graph(id=graph_id, figure=build(), config=GRAPH_CONFIG)
+
+
+def fmt_money(value: float | None) -> str:
+    return "—" if value is None else f"${value:,.2f}"
+
+
+def fmt_pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def fmt_ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+def fmt_int(value: float | None) -> str:
+    return "—" if value is None else f"{int(value):,}"
+
+
+def delta(
+    current: float | None, previous: float | None, higher_is_better: bool, points: bool = False
+) -> html.Span:
+    """Change against the previous period; coloured by whether it is good news."""
+    if current is None or previous is None:
+        return html.Span("no previous data", className="delta delta-none")
+    if points:
+        change = current - previous
+        text = f"{change * 100:+.1f} pts"
+    elif previous == 0:
+        return html.Span("previous period 0", className="delta delta-none")
+    else:
+        change = (current - previous) / abs(previous)
+        text = f"{change:+.1%}"
+    good = (change >= 0) == higher_is_better
+    kind = "flat" if abs(change) < 1e-12 else ("good" if good else "bad")
+    return html.Span(f"{text} vs previous period", className=f"delta delta-{kind}")
+
+
+def kpi_card(
+    card_id: str,
+    title: str,
+    value: str,
+    change: html.Span,
+    note: str,
+    trend: go.Figure | None = None,
+) -> html.Div:
+    children = [
+        html.Div(title, className="kpi-title"),
+        html.Div(value, className="kpi-value", id=f"{card_id}-value"),
+        change,
+        html.Div(note, className="kpi-note"),
+    ]
+    if trend is not None:
+        children.append(
+            dcc.Graph(figure=trend, config={"displayModeBar": False}, className="kpi-trend")
+        )
+    return html.Div(children, className="kpi-card", id=card_id)
+
+
+ALERT_COLUMNS = [
+    ("severity", "Severity"),
+    ("rule_id", "Rule"),
+    ("series", "Scope"),
+    ("metric", "Metric"),
+    ("last_value", "Value"),
+    ("threshold_text", "Threshold"),
+    ("first_seen_date", "First seen"),
+    ("last_seen_date", "Last seen"),
+    ("breach_days", "Days"),
+    ("status", "Status"),
+]
+
+
+def alert_table(frame: pd.DataFrame, table_id: str, page_size: int = 15) -> dash_table.DataTable:
+    rows = frame.assign(
+        threshold_text=frame.comparator + " " + frame.threshold.map(lambda v: f"{v:g}"),
+        last_value=frame.last_value.map(lambda v: f"{v:,.4g}"),
+        first_seen_date=frame.first_seen_date.map(_iso),
+        last_seen_date=frame.last_seen_date.map(_iso),
+        status=frame.is_active.map({True: "active", False: "resolved"}),
+    )
+    return dash_table.DataTable(
+        id=table_id,
+        columns=[{"name": label, "id": key} for key, label in ALERT_COLUMNS],
+        data=rows[[key for key, _ in ALERT_COLUMNS]].to_dict("records"),
+        sort_action="native",
+        page_size=page_size,
+        style_as_list_view=True,
+        style_header={"fontWeight": "600", "backgroundColor": "#f4f6f8"},
+        style_cell={
+            "fontFamily": "inherit",
+            "fontSize": "13px",
+            "padding": "6px 10px",
+            "textAlign": "left",
+        },
+        style_data_conditional=[
+            {
+                "if": {"filter_query": '{severity} = "critical"', "column_id": "severity"},
+                "color": "#c0392b",
+                "fontWeight": "600",
+            },
+            {
+                "if": {"filter_query": '{severity} = "warning"', "column_id": "severity"},
+                "color": "#b9770e",
+                "fontWeight": "600",
+            },
+            {
+                "if": {"filter_query": '{status} = "active"', "column_id": "status"},
+                "fontWeight": "600",
+            },
+        ],
+    )
+
+
+def _iso(value: object) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, dt.date | pd.Timestamp):
+        return pd.Timestamp(value).date().isoformat()
+    return str(value)[:10]
+
+
+def page_header(title: str, subtitle: str) -> html.Div:
+    return html.Div(
+        [html.H1(title), html.P(subtitle, className="subtitle")], className="page-header"
+    )

@@ -1,0 +1,464 @@
+"""One function per question the pages ask, all against the published marts.
+
+Every value from the user is bound as a parameter; identifiers (marts, columns)
+come only from the allow-lists below. Functions return DataFrames at the grain
+stated in their docstring; money in USD, latency in ms, rates in [0, 1].
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from dash_app.data.filters import LIST_FIELDS, Filters
+from dash_app.data.warehouse import SnapshotReader
+
+# mart → the date column and the column each filter field applies to
+DIMENSIONS: dict[str, dict[str, str]] = {
+    "fct_llm_usage_daily": {
+        "date": "usage_date",
+        "provider": "provider",
+        "model": "model",
+        "team": "team",
+    },
+    "fct_dashboard_daily": {"date": "activity_date", "provider": "provider"},
+    "fct_model_quality_daily": {
+        "date": "prediction_date",
+        "version": "model_name || '/' || model_version",
+    },
+    "fct_model_quality_segment_daily": {
+        "date": "prediction_date",
+        "version": "model_name || '/' || model_version",
+    },
+    "fct_business_daily": {"date": "business_date"},
+}
+
+# which filter fields each page's numbers can honour
+PAGE_FIELDS: dict[str, tuple[str, ...]] = {
+    "overview": ("provider",),
+    "operations": ("provider", "model", "team"),
+    "quality": ("version",),
+    "cost": ("provider", "model", "team"),
+    "alerts": ("provider", "model", "team", "version"),
+}
+
+
+def where(mart: str, filters: Filters) -> tuple[str, list]:
+    """WHERE clause and parameters for a mart; only allow-listed columns appear."""
+    columns = DIMENSIONS[mart]
+    clauses = [f"{columns['date']} between ? and ?"]
+    params: list = [filters.start, filters.end]
+    for name in LIST_FIELDS:
+        values = getattr(filters, name)
+        if values and name in columns:
+            clauses.append(f"list_contains(?::varchar[], {columns[name]})")
+            params.append(list(values))
+    return " and ".join(clauses), params
+
+
+# ---------------------------------------------------------------- options and dates
+
+
+@dataclass(frozen=True)
+class Options:
+    """Values offered by the filter controls, and the span of dates with data."""
+
+    provider: list[str] = field(default_factory=list)
+    model: list[str] = field(default_factory=list)
+    team: list[str] = field(default_factory=list)
+    version: list[str] = field(default_factory=list)
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None  # newest date of any mart (the picker's limit)
+    newest_date: dt.date | None = None  # newest date with LLM calls or predictions (default end)
+
+
+def options(reader: SnapshotReader) -> Options:
+    usage = reader.query(
+        "select distinct provider, model, team from marts.fct_llm_usage_daily order by 1, 2, 3"
+    )
+    providers = reader.query(
+        "select distinct provider from marts.fct_dashboard_daily order by 1"
+    ).provider
+    versions = reader.query(
+        "select distinct model_name || '/' || model_version as version "
+        "from marts.fct_model_quality_daily order by 1"
+    ).version
+    span = reader.query(
+        """
+        select
+            min(d) as first_date,
+            max(d) as last_date,
+            coalesce(max(case when kind = 'model' then d end), max(d)) as newest_date
+        from (
+            select usage_date as d, 'model' as kind from marts.fct_llm_usage_daily
+            union all select prediction_date, 'model' from marts.fct_model_quality_daily
+            union all select business_date, 'business' from marts.fct_business_daily
+        ) as dates
+        """
+    ).iloc[0]
+    return Options(
+        provider=sorted(set(usage.provider) | set(providers)),
+        model=sorted(set(usage.model)),
+        team=sorted(set(usage.team)),
+        version=list(versions),
+        first_date=_date(span.first_date),
+        last_date=_date(span.last_date),
+        newest_date=_date(span.newest_date),
+    )
+
+
+def _date(value: object) -> dt.date | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).date()
+
+
+def freshness(reader: SnapshotReader) -> dict:
+    """Publish time of the snapshot and the newest date of each kind of data."""
+    snapshot = reader.snapshot()
+    row = reader.query(
+        """
+        select
+            (select max(usage_date) from marts.fct_llm_usage_daily) as llm_calls,
+            (select max(prediction_date) from marts.fct_model_quality_daily) as predictions,
+            (select max(business_date) from marts.fct_business_daily) as business_events
+        """
+    ).iloc[0]
+    return {
+        "key": snapshot.key,
+        "published_at": snapshot.published_at,
+        "newest": {name: _date(row[name]) for name in row.index},
+    }
+
+
+# ---------------------------------------------------------------- overview
+
+
+def overview_daily(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
+    """Grain: date, over the current and the previous period, selected providers summed.
+
+    revenue_ai excludes provider `(none)`; latency_p95_max is the highest daily p95
+    of any selected provider; the rolling accuracy counts are summed over providers.
+    """
+    span = filters.previous()
+    clause, params = where("fct_dashboard_daily", Filters(**{**filters.__dict__, "start": span.start}))
+    return reader.query(
+        f"""
+        select
+            activity_date as date,
+            sum(case when provider <> '(none)' then revenue_usd end) as revenue_ai,
+            sum(revenue_usd) as revenue,
+            sum(tickets) as tickets,
+            sum(agent_resolved_tickets) as agent_resolved_tickets,
+            sum(llm_calls) as llm_calls,
+            sum(cost_usd) as cost_usd,
+            sum(unpriced_calls) as unpriced_calls,
+            max(latency_p95_ms) as latency_p95_max,
+            sum(correct_calls_rolling_7d) as correct_rolling_7d,
+            sum(labeled_calls_rolling_7d) as labeled_rolling_7d
+        from marts.fct_dashboard_daily
+        where {clause}
+        group by activity_date
+        order by activity_date
+        """,
+        params,
+    )
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Headline numbers of one period; None means no data (shown as a dash)."""
+
+    revenue_ai: float | None
+    resolution_rate: float | None
+    accuracy_7d: float | None
+    latency_p95_max: float | None
+    spend: float | None
+    unpriced_calls: int
+    llm_calls: int
+
+
+def _sum(series: pd.Series) -> float | None:
+    total = series.sum(min_count=1)
+    return None if pd.isna(total) else float(total)
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def kpis(daily: pd.DataFrame, start: dt.date, end: dt.date) -> Kpis:
+    """KPIs of [start, end] from overview_daily rows.
+
+    Ratios are pooled (Σ agent-resolved / Σ tickets); accuracy (7 days) is the
+    rolling value on the period's last date that has labeled calls.
+    """
+    dates = pd.to_datetime(daily["date"]).dt.date
+    rows = daily[(dates >= start) & (dates <= end)]
+    labeled = rows[rows.labeled_rolling_7d.fillna(0) > 0]
+    accuracy = None
+    if len(labeled):
+        last = labeled.iloc[-1]
+        accuracy = float(last.correct_rolling_7d) / float(last.labeled_rolling_7d)
+    return Kpis(
+        revenue_ai=_sum(rows.revenue_ai),
+        resolution_rate=_ratio(_sum(rows.agent_resolved_tickets), _sum(rows.tickets)),
+        accuracy_7d=accuracy,
+        latency_p95_max=None if rows.latency_p95_max.isna().all() else float(rows.latency_p95_max.max()),
+        spend=_sum(rows.cost_usd),
+        unpriced_calls=int(rows.unpriced_calls.fillna(0).sum()),
+        llm_calls=int(rows.llm_calls.fillna(0).sum()),
+    )
+
+
+# ---------------------------------------------------------------- alerts
+
+
+def _scope_where(filters: Filters) -> tuple[str, list]:
+    """Alerts whose scope column is unset match every value of that filter."""
+    clauses, params = [], []
+    columns = {
+        "provider": "provider",
+        "model": "model",
+        "team": "team",
+        "version": "model_name || '/' || model_version",
+    }
+    for name, column in columns.items():
+        values = getattr(filters, name)
+        if values:
+            clauses.append(f"({column} is null or list_contains(?::varchar[], {column}))")
+            params.append(list(values))
+    return (" and ".join(clauses) or "true"), params
+
+
+SEVERITY_ORDER = "case severity when 'critical' then 0 when 'warning' then 1 else 2 end"
+
+
+def alerts(reader: SnapshotReader, filters: Filters, active_only: bool = False) -> pd.DataFrame:
+    """Grain: alert. Alerts whose run overlaps the date range (or, with
+    active_only, that are active now) and whose scope matches the filters."""
+    scope, params = _scope_where(filters)
+    if active_only:
+        period, period_params = "is_active", []
+    else:
+        period, period_params = "first_seen_date <= ? and last_seen_date >= ?", [filters.end, filters.start]
+    return reader.query(
+        f"""
+        select alert_id, rule_id, severity, mart, metric, comparator, threshold,
+               consecutive_periods, series, provider, model, team, model_name, model_version,
+               first_seen_date, last_seen_date, breach_days, last_value, worst_value, is_active
+        from marts.fct_alerts
+        where {period} and {scope}
+        order by is_active desc, {SEVERITY_ORDER}, last_seen_date desc, alert_id
+        """,
+        [*period_params, *params],
+    )
+
+
+def thresholds(reader: SnapshotReader, metric: str) -> pd.DataFrame:
+    """Grain: alert rule. The rules on one metric, for threshold lines."""
+    return reader.query(
+        """
+        select rule_id, mart, metric, comparator, threshold, severity, consecutive_periods
+        from reference.alert_rules where metric = ? order by threshold
+        """,
+        [metric],
+    )
+
+
+def breaches(reader: SnapshotReader, filters: Filters, mart: str, metric: str) -> pd.DataFrame:
+    """Grain: rule × series × date with is_alerting. Breach days of one metric in range."""
+    scope, params = _scope_where(filters)
+    return reader.query(
+        f"""
+        select rule_id, severity, metric_date, series, provider, model, team,
+               model_name, model_version, metric_value, threshold, is_alerting
+        from marts.fct_alert_breaches
+        where mart = ? and metric = ? and metric_date between ? and ? and {scope}
+        order by metric_date
+        """,
+        [mart, metric, filters.start, filters.end, *params],
+    )
+
+
+# ---------------------------------------------------------------- operations and cost
+
+
+def llm_usage(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
+    """Grain: date × provider × model × team, as in fct_llm_usage_daily."""
+    clause, params = where("fct_llm_usage_daily", filters)
+    return reader.query(
+        f"""
+        select usage_date as date, provider, model, team, calls, errors, error_rate,
+               latency_p50_ms, latency_p95_ms, latency_p99_ms, tokens_input, tokens_output,
+               tokens_cached_input, tokens_total, cost_usd, unpriced_calls, unpriced_tokens
+        from marts.fct_llm_usage_daily
+        where {clause}
+        order by usage_date, provider, model, team
+        """,
+        params,
+    )
+
+
+def calls_by_model(usage: pd.DataFrame) -> pd.DataFrame:
+    """Grain: date × provider · model. Calls, errors and pooled error rate over teams."""
+    if usage.empty:
+        return pd.DataFrame(columns=["date", "series", "calls", "errors", "error_rate"])
+    frame = usage.assign(series=usage.provider + " · " + usage.model)
+    out = frame.groupby(["date", "series"], as_index=False)[["calls", "errors"]].sum()
+    out["error_rate"] = out.errors / out.calls
+    return out
+
+
+def cost_table(usage: pd.DataFrame) -> pd.DataFrame:
+    """Grain: provider × model × team over the range. cost_usd is NaN when no call of
+    the group is priced (shown as "unpriced", never $0)."""
+    columns = ["calls", "tokens_total", "cost_usd", "unpriced_calls", "unpriced_tokens"]
+    if usage.empty:
+        return pd.DataFrame(columns=["provider", "model", "team", *columns])
+    out = usage.groupby(["provider", "model", "team"], as_index=False).agg(
+        calls=("calls", "sum"),
+        tokens_total=("tokens_total", "sum"),
+        cost_usd=("cost_usd", lambda s: s.sum(min_count=1)),
+        unpriced_calls=("unpriced_calls", "sum"),
+        unpriced_tokens=("unpriced_tokens", "sum"),
+    )
+    return out.sort_values("cost_usd", ascending=False, na_position="last").reset_index(drop=True)
+
+
+def spend_over_time(usage: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Grain: date × one of provider / model / team; priced spend only."""
+    if by not in ("provider", "model", "team"):
+        raise ValueError(f"cannot group spend by {by!r}")
+    priced = usage[usage.cost_usd.notna()]
+    return priced.groupby(["date", by], as_index=False)["cost_usd"].sum()
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """Month-to-date spend of the selection against the budgets of its teams."""
+
+    month: dt.date
+    as_of: dt.date | None
+    spend_mtd: float | None
+    budget: float | None
+    forecast: float | None
+    days_elapsed: int
+    days_in_month: int
+
+    @property
+    def method(self) -> str:
+        return (
+            "Forecast = month-to-date spend ÷ days elapsed × days in month (linear run "
+            f"rate over {self.days_elapsed} of {self.days_in_month} days, through {self.as_of})."
+        )
+
+
+def budget_status(reader: SnapshotReader, filters: Filters) -> BudgetStatus:
+    """The month of the range's end date: spend from its first day to the range end."""
+    assert filters.end
+    month = filters.end.replace(day=1)
+    days_in_month = calendar.monthrange(month.year, month.month)[1]
+    mtd = Filters(**{**filters.__dict__, "start": month})
+    clause, params = where("fct_llm_usage_daily", mtd)
+    spend = reader.query(
+        f"select sum(cost_usd) as spend, max(usage_date) as as_of "
+        f"from marts.fct_llm_usage_daily where {clause}",
+        params,
+    ).iloc[0]
+    team_clause, team_params = "true", []
+    if filters.team:
+        team_clause, team_params = "list_contains(?::varchar[], team)", [list(filters.team)]
+    budget = reader.query(
+        f"select sum(budget_usd) as budget from reference.budgets "
+        f"where budget_month = ? and {team_clause}",
+        [month, *team_params],
+    ).iloc[0]
+    as_of = _date(spend.as_of)
+    spend_mtd = None if pd.isna(spend.spend) else float(spend.spend)
+    elapsed = (as_of - month).days + 1 if as_of else 0
+    forecast = spend_mtd / elapsed * days_in_month if spend_mtd is not None and elapsed else None
+    return BudgetStatus(
+        month=month,
+        as_of=as_of,
+        spend_mtd=spend_mtd,
+        budget=None if pd.isna(budget.budget) else float(budget.budget),
+        forecast=forecast,
+        days_elapsed=elapsed,
+        days_in_month=days_in_month,
+    )
+
+
+def cost_per_resolved_ticket(reader: SnapshotReader, filters: Filters) -> float | None:
+    """Σ cost of the selected providers' calls ÷ Σ tickets the AI agent resolved in
+    sessions attributed to them (fct_dashboard_daily). None without resolved tickets
+    or without priced calls."""
+    clause, params = where("fct_dashboard_daily", filters)
+    row = reader.query(
+        f"""
+        select sum(cost_usd) as cost, sum(agent_resolved_tickets) as resolved
+        from marts.fct_dashboard_daily where {clause} and provider <> '(none)'
+        """,
+        params,
+    ).iloc[0]
+    if pd.isna(row.cost) or pd.isna(row.resolved) or row.resolved == 0:
+        return None
+    return float(row.cost) / float(row.resolved)
+
+
+# ---------------------------------------------------------------- model quality
+
+
+def quality(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
+    """Grain: date × model_name × model_version, as in fct_model_quality_daily."""
+    clause, params = where("fct_model_quality_daily", filters)
+    return reader.query(
+        f"""
+        select prediction_date as date, model_name || '/' || model_version as version,
+               predictions, labeled, correct, accuracy, label_coverage,
+               correct_rolling_7d, labeled_rolling_7d, accuracy_rolling_7d, error_rate
+        from marts.fct_model_quality_daily
+        where {clause}
+        order by prediction_date, version
+        """,
+        params,
+    )
+
+
+def segment_quality(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
+    """Grain: model version × segment over the range; pooled accuracy and coverage."""
+    clause, params = where("fct_model_quality_segment_daily", filters)
+    frame = reader.query(
+        f"""
+        select model_name || '/' || model_version as version, segment,
+               sum(predictions) as predictions, sum(labeled) as labeled, sum(correct) as correct
+        from marts.fct_model_quality_segment_daily
+        where {clause}
+        group by all
+        order by version, segment
+        """,
+        params,
+    )
+    frame["accuracy"] = np.where(frame.labeled > 0, frame.correct / frame.labeled.where(frame.labeled > 0), np.nan)
+    frame["label_coverage"] = frame.labeled / frame.predictions
+    return frame
+
+
+def provider_latency(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
+    """Grain: date × provider with LLM calls; the p95 the latency alert rules watch."""
+    clause, params = where("fct_dashboard_daily", filters)
+    return reader.query(
+        f"""
+        select activity_date as date, provider, latency_p95_ms
+        from marts.fct_dashboard_daily
+        where {clause} and llm_calls > 0
+        order by activity_date, provider
+        """,
+        params,
+    )

@@ -1,0 +1,179 @@
+"""Operations for on-call: calls, errors and latency per provider and model."""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, callback, dcc, html
+
+from dash_app.components.common import GRAPH_CONFIG, alert_table, graph_or_message, message
+from dash_app.components.page import filters_from_inputs, page_inputs, page_layout
+from dash_app.context import reader
+from dash_app.data.filters import Filters
+from dash_app.data.queries import (
+    alerts,
+    breaches,
+    calls_by_model,
+    llm_usage,
+    options,
+    provider_latency,
+    thresholds,
+)
+from dash_app.data.warehouse import NoWarehouse, SnapshotReader
+from dash_app.figures import charts
+
+PAGE = "operations"
+PERCENTILES = {"p50": "latency_p50_ms", "p95": "latency_p95_ms", "p99": "latency_p99_ms"}
+
+
+def _percentile_control(_filters: Filters, _opts: object) -> list:
+    return [
+        html.Div(
+            [
+                html.Label("Latency percentile"),
+                dcc.RadioItems(
+                    id="ops-percentile",
+                    options=list(PERCENTILES),
+                    value="p95",
+                    inline=True,
+                    className="radio",
+                ),
+            ],
+            className="filter-inline",
+        )
+    ]
+
+
+def layout(**query: str) -> html.Div:
+    return page_layout(
+        PAGE,
+        query,
+        "Operations",
+        "Calls, errors and latency per provider and model; dashed lines are alert "
+        "thresholds, × marks a day that breached one.",
+        "ops-body",
+        _percentile_control,
+    )
+
+
+def operations_body(source: SnapshotReader, filters: Filters, percentile: str = "p95") -> list:
+    active = alerts(source, filters, active_only=True)
+    top = (
+        html.Div(
+            [html.H2("Active alerts"), alert_table(active, "ops-alerts", page_size=5)],
+            className="panel",
+        )
+        if not active.empty
+        else html.Div(
+            "No active alerts for this selection.", className="alert-strip alert-strip-ok"
+        )
+    )
+    usage = llm_usage(source, filters)
+    if usage.empty:
+        return [top, message("No LLM calls for this selection.")]
+    per_model = calls_by_model(usage)
+
+    def error_figure():
+        fig = charts.lines(
+            per_model,
+            "date",
+            "error_rate",
+            "series",
+            "Error rate per provider · model",
+            "error rate",
+            percent=True,
+        )
+        rules = thresholds(source, "error_rate")
+        charts.add_thresholds(fig, rules[rules.mart == "fct_llm_usage_daily"])
+        points = breaches(source, filters, "fct_llm_usage_daily", "error_rate")
+        charts.add_breaches(fig, points[points.is_alerting])
+        return fig
+
+    column = PERCENTILES.get(percentile, "latency_p95_ms")
+    series = usage.assign(series=usage.provider + " · " + usage.model + " · " + usage.team)
+
+    def latency_figure():
+        fig = charts.lines(
+            series,
+            "date",
+            column,
+            "series",
+            f"{percentile} latency per provider · model · team",
+            "ms",
+        )
+        # one line per provider · model · team: percentiles cannot be pooled across teams
+        fig.update_layout(
+            legend={"orientation": "v", "x": 1.02, "y": 1, "font": {"size": 10}}, height=420
+        )
+        if column == "latency_p95_ms":
+            rules = thresholds(source, "latency_p95_ms")
+            charts.add_thresholds(fig, rules)
+        return fig
+
+    charts_row = [
+        dcc.Graph(
+            id="ops-calls-chart",
+            figure=charts.stacked_bars(
+                per_model, "date", "calls", "series", "Calls per provider · model", "calls"
+            ),
+            config=GRAPH_CONFIG,
+        ),
+        graph_or_message(per_model, error_figure, "No calls.", "ops-errors-chart"),
+        graph_or_message(series, latency_figure, "No calls.", "ops-latency-chart"),
+    ]
+    # the latency alerts watch the provider-level p95 (fct_dashboard_daily), which a
+    # model or team selection cannot restrict: say so instead of showing other data
+    if filters.model or filters.team:
+        charts_row.append(
+            message(
+                "Provider-level p95 (the metric the latency alerts watch) is not defined for a "
+                "model or team selection; clear those filters to see it."
+            )
+        )
+    else:
+        provider = provider_latency(source, filters)
+
+        def provider_figure():
+            fig = charts.lines(
+                provider,
+                "date",
+                "latency_p95_ms",
+                "provider",
+                "p95 latency per provider (alerting metric)",
+                "ms",
+            )
+            charts.add_thresholds(
+                fig, thresholds(source, "latency_p95_ms").query("mart == 'fct_dashboard_daily'")
+            )
+            points = breaches(source, filters, "fct_dashboard_daily", "latency_p95_ms")
+            charts.add_breaches(fig, points[points.is_alerting])
+            return fig
+
+        charts_row.append(
+            graph_or_message(provider, provider_figure, "No calls.", "ops-provider-latency-chart")
+        )
+    return [top, html.Div(charts_row, className="chart-grid")]
+
+
+def update(start, end, *values) -> list:
+    *filter_values, _snapshot, percentile = values
+    try:
+        source = reader()
+        filters = filters_from_inputs(PAGE, start, end, tuple(filter_values))
+        if filters.start is None or filters.end is None:
+            filters = filters.resolved(options(source).newest_date)
+        return operations_body(source, filters, percentile or "p95")
+    except NoWarehouse as exc:
+        return [message(str(exc), "error")]
+
+
+callback(Output("ops-body", "children"), *page_inputs(PAGE), Input("ops-percentile", "value"))(
+    update
+)
+dash.register_page(
+    __name__,
+    path="/operations",
+    name="Operations",
+    title="modelmart · Operations",
+    order=1,
+    layout=layout,
+)

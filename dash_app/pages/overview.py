@@ -1,0 +1,197 @@
+"""Overview for executives: is everything healthy, and what is AI worth?"""
+
+from __future__ import annotations
+
+import dash
+import pandas as pd
+from dash import Output, callback, dcc, html
+
+from dash_app.components.common import (
+    GRAPH_CONFIG,
+    delta,
+    fmt_money,
+    fmt_ms,
+    fmt_pct,
+    graph_or_message,
+    kpi_card,
+    message,
+)
+from dash_app.components.page import filters_from_inputs, page_inputs, page_layout
+from dash_app.context import reader
+from dash_app.data.filters import Filters
+from dash_app.data.queries import alerts, breaches, kpis, options, overview_daily, thresholds
+from dash_app.data.warehouse import NoWarehouse, SnapshotReader
+from dash_app.figures import charts
+
+PAGE = "overview"
+
+
+def layout(**query: str) -> html.Div:
+    return page_layout(
+        PAGE,
+        query,
+        "Overview",
+        "Health and value of the AI features at a glance. Changes compare with the "
+        "period of equal length just before the selected one.",
+        "ov-body",
+    )
+
+
+def _alert_strip(active: pd.DataFrame) -> html.Div:
+    if active.empty:
+        return html.Div(
+            [html.Span("0", className="alert-count", id="ov-active-alerts"), " active alerts"],
+            className="alert-strip alert-strip-ok",
+        )
+    counts = active.severity.value_counts()
+    parts = [f"{counts.get(s, 0)} {s}" for s in ("critical", "warning", "info") if counts.get(s, 0)]
+    worst = (
+        "critical" if counts.get("critical") else ("warning" if counts.get("warning") else "info")
+    )
+    return html.Div(
+        [
+            html.Span(str(len(active)), className="alert-count", id="ov-active-alerts"),
+            f" active alerts ({', '.join(parts)}) · ",
+            dcc.Link("see alerts", href="/alerts"),
+        ],
+        className=f"alert-strip alert-strip-{worst}",
+    )
+
+
+def overview_body(source: SnapshotReader, filters: Filters) -> list:
+    """Everything below the filter bar, for a resolved filter set."""
+    daily = overview_daily(source, filters)
+    now = kpis(daily, filters.start, filters.end)
+    before_range = filters.previous()
+    before = kpis(daily, before_range.start, before_range.end)
+    active = alerts(source, filters, active_only=True)
+    strip = _alert_strip(active)
+    dates = pd.to_datetime(daily.date).dt.date
+    current = daily[(dates >= filters.start) & (dates <= filters.end)].copy()
+    if current.empty or (
+        current.llm_calls.fillna(0).sum() == 0 and current.tickets.fillna(0).sum() == 0
+    ):
+        return [strip, message("No LLM calls or business events for this selection.")]
+    current["resolution_rate"] = current.agent_resolved_tickets / current.tickets.where(
+        current.tickets > 0
+    )
+    current["accuracy_7d"] = current.correct_rolling_7d / current.labeled_rolling_7d.where(
+        current.labeled_rolling_7d > 0
+    )
+    unpriced = (
+        f"; {now.unpriced_calls:,} calls unpriced (not in the total)" if now.unpriced_calls else ""
+    )
+    cards = [
+        kpi_card(
+            "ov-kpi-revenue",
+            "Revenue from AI",
+            fmt_money(now.revenue_ai),
+            delta(now.revenue_ai, before.revenue_ai, higher_is_better=True),
+            "Revenue of business events in sessions an AI provider served.",
+            charts.kpi_trend(current, "date", "revenue_ai"),
+        ),
+        kpi_card(
+            "ov-kpi-resolution",
+            "Resolution rate",
+            fmt_pct(now.resolution_rate),
+            delta(now.resolution_rate, before.resolution_rate, higher_is_better=True, points=True),
+            "Tickets resolved by the AI agent ÷ all tickets.",
+            charts.kpi_trend(current, "date", "resolution_rate", percent=True),
+        ),
+        kpi_card(
+            "ov-kpi-accuracy",
+            "Accuracy (7 days)",
+            fmt_pct(now.accuracy_7d),
+            delta(now.accuracy_7d, before.accuracy_7d, higher_is_better=True, points=True),
+            "Labeled LLM calls judged correct, 7 days to the period's last labeled day.",
+            charts.kpi_trend(current, "date", "accuracy_7d", percent=True),
+        ),
+        kpi_card(
+            "ov-kpi-latency",
+            "p95 latency (worst day)",
+            fmt_ms(now.latency_p95_max),
+            delta(now.latency_p95_max, before.latency_p95_max, higher_is_better=False),
+            "Highest daily p95 response time of any selected provider.",
+            charts.kpi_trend(current, "date", "latency_p95_max"),
+        ),
+        kpi_card(
+            "ov-kpi-spend",
+            "LLM spend",
+            fmt_money(now.spend),
+            delta(now.spend, before.spend, higher_is_better=False),
+            f"Token cost of priced calls{unpriced}.",
+            charts.kpi_trend(current, "date", "cost_usd"),
+        ),
+    ]
+    latency = current[["date", "latency_p95_max"]].dropna()
+    latency_fig = None
+    if not latency.empty:
+        latency_fig = charts.lines(
+            latency.assign(series="worst provider p95"),
+            "date",
+            "latency_p95_max",
+            "series",
+            "p95 latency, worst provider per day",
+            "ms",
+        )
+        rules = thresholds(source, "latency_p95_ms")
+        charts.add_thresholds(latency_fig, rules[rules.mart == "fct_dashboard_daily"])
+        points = breaches(source, filters, "fct_dashboard_daily", "latency_p95_ms")
+        charts.add_breaches(latency_fig, points[points.is_alerting])
+    revenue = current[["date", "revenue_ai"]].dropna()
+    spend = current[["date", "cost_usd"]].dropna()
+    return [
+        strip,
+        html.Div(cards, className="kpi-row"),
+        html.Div(
+            [
+                graph_or_message(
+                    revenue,
+                    lambda: charts.lines(
+                        revenue.assign(series="revenue from AI"),
+                        "date",
+                        "revenue_ai",
+                        "series",
+                        "Revenue from AI per day",
+                        "USD",
+                    ),
+                    "No business events attributed to an AI provider in this selection.",
+                    "ov-revenue-chart",
+                ),
+                graph_or_message(
+                    spend,
+                    lambda: charts.lines(
+                        spend.assign(series="priced spend"),
+                        "date",
+                        "cost_usd",
+                        "series",
+                        "LLM spend per day",
+                        "USD",
+                    ),
+                    "No priced LLM calls in this selection.",
+                    "ov-spend-chart",
+                ),
+                dcc.Graph(id="ov-latency-chart", figure=latency_fig, config=GRAPH_CONFIG)
+                if latency_fig
+                else message("No LLM calls for this selection, so no latency."),
+            ],
+            className="chart-grid",
+        ),
+    ]
+
+
+def update(start, end, *values) -> list:
+    try:
+        source = reader()
+        filters = filters_from_inputs(PAGE, start, end, values)
+        if filters.start is None or filters.end is None:
+            filters = filters.resolved(options(source).newest_date)
+        return overview_body(source, filters)
+    except NoWarehouse as exc:
+        return [message(str(exc), "error")]
+
+
+callback(Output("ov-body", "children"), *page_inputs(PAGE))(update)
+dash.register_page(
+    __name__, path="/", name="Overview", title="modelmart · Overview", order=0, layout=layout
+)

@@ -1,0 +1,93 @@
+"""Shared fixtures: one small demo warehouse for the Dash tests, and a running app."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(
+                f"server exited with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """90 demo days at low volume: every incident of the generator, built once."""
+    home = tmp_path_factory.mktemp("demo-home")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "modelmart.cli",
+            "--home",
+            str(home),
+            "demo",
+            "--calls-per-day",
+            "400",
+            "--predictions-per-day",
+            "300",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return home
+
+
+@pytest.fixture(scope="session")
+def served(demo_home: Path) -> Iterator[str]:
+    """`modelmart serve` on the demo warehouse; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "modelmart.cli",
+            "--home",
+            str(demo_home),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "MODELMART_USERS": ""},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/", proc=proc)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -1,0 +1,200 @@
+"""The Dash app in a real headless Chromium (Debian's, via Playwright): every page
+renders, filters change the numbers and live in the URL, the numbers shown equal
+the marts, and no page logs a console error. Screenshots: artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import duckdb
+import pytest
+
+from tests.conftest import PROJECT
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = PROJECT / "artifacts" / "screenshots"
+
+PAGES = {
+    "overview": ("/", "#ov-kpi-revenue-value"),
+    "operations": ("/operations", "#ops-calls-chart .main-svg"),
+    "quality": ("/quality", "#quality-chart .main-svg"),
+    "cost": ("/cost", "#cost-table"),
+    "alerts": ("/alerts", "#alerts-table"),
+    "not-found": ("/no-such-page", "text=Page not found"),
+}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), (
+        "chromium missing: run scripts/browser.sh (the test command does)"
+    )
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+class Console:
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+
+@pytest.fixture
+def page(browser) -> Iterator:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    console = Console()
+    tab.on("console", lambda m: console.errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: console.errors.append(str(e)))
+    tab.console = console
+    yield tab
+    context.close()
+    assert console.errors == [], f"browser console errors: {console.errors}"
+
+
+def mart_kpis(home: Path, providers: tuple[str, ...] = ()) -> dict:
+    """Independent SQL on the published marts for the default range (30 days to the
+    newest LLM/prediction date)."""
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        newest = con.execute(
+            "select greatest((select max(usage_date) from marts.fct_llm_usage_daily),"
+            " (select max(prediction_date) from marts.fct_model_quality_daily))"
+        ).fetchone()[0]
+        start = newest - dt.timedelta(days=29)
+        rows = con.execute(
+            "select * from marts.fct_dashboard_daily where activity_date between ? and ?",
+            [start, newest],
+        ).df()
+    finally:
+        con.close()
+    if providers:
+        rows = rows[rows.provider.isin(providers)]
+    return {
+        "start": start,
+        "end": newest,
+        "revenue": f"${rows.loc[rows.provider != '(none)', 'revenue_usd'].sum():,.2f}",
+        "spend": f"${rows.cost_usd.sum():,.2f}",
+        "resolution": f"{rows.agent_resolved_tickets.sum() / rows.tickets.sum():.1%}",
+    }
+
+
+def choose(page, field: str, value: str) -> None:
+    """Pick one option in a Dash 4 multi-select dropdown."""
+    page.locator(f'button[id*=\'"field":"{field}"\']').click()
+    page.get_by_role("option", name=value, exact=True).click()
+    page.keyboard.press("Escape")
+
+
+def query_of(url: str) -> dict:
+    return parse_qs(urlparse(url).query)
+
+
+def test_every_page_renders_without_console_errors(served, page):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name, (path, ready) in PAGES.items():
+        page.goto(served + path)
+        page.wait_for_selector(ready, timeout=30_000)
+        page.wait_for_load_state("networkidle")
+        assert page.locator("#banner").inner_text().startswith(("Data published", "Stale"))
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    nav = page.locator(".nav-link").all_inner_texts()
+    assert nav == ["Overview", "Operations", "Model quality", "Cost", "Alerts"]
+
+
+def test_overview_numbers_equal_the_marts_and_the_filter_is_shareable(served, demo_home, page):
+    want = mart_kpis(demo_home)
+    page.goto(served + "/")
+    page.wait_for_selector("#ov-kpi-revenue-value")
+    assert page.inner_text("#ov-kpi-revenue-value") == want["revenue"]
+    assert page.inner_text("#ov-kpi-spend-value") == want["spend"]
+    assert page.inner_text("#ov-kpi-resolution-value") == want["resolution"]
+
+    choose(page, "provider", "anthropic")
+    page.wait_for_url(re.compile(r"provider=anthropic"))
+    only = mart_kpis(demo_home, ("anthropic",))
+    page.wait_for_function(
+        "want => document.querySelector('#ov-kpi-revenue-value').innerText === want",
+        arg=only["revenue"],
+    )
+    assert page.inner_text("#ov-kpi-spend-value") == only["spend"]
+    shared = page.url
+    assert query_of(shared)["start"] == [only["start"].isoformat()]
+
+    # a fresh tab on the shared link shows the same view
+    other = page.context.new_page()
+    other.goto(shared)
+    other.wait_for_selector("#ov-kpi-revenue-value")
+    assert other.inner_text("#ov-kpi-revenue-value") == only["revenue"]
+    assert "anthropic" in other.locator('button[id*=\'"field":"provider"\']').inner_text()
+
+    # the navbar carries the filters to the next page
+    page.get_by_role("link", name="Operations").click()
+    page.wait_for_selector("#ops-calls-chart .main-svg")
+    assert query_of(page.url)["provider"] == ["anthropic"]
+    legend = page.locator("#ops-calls-chart .legendtext").evaluate_all(
+        "els => els.map(e => e.textContent)"
+    )
+    assert legend and all(text.startswith("anthropic") for text in legend)
+
+
+def test_dates_from_the_url_drive_every_number(served, demo_home, page):
+    want = mart_kpis(demo_home)
+    start = want["end"] - dt.timedelta(days=6)
+    page.goto(f"{served}/cost?start={start}&end={want['end']}&team=support")
+    page.wait_for_selector("#cost-table")
+    con = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True)
+    spend = con.execute(
+        "select sum(cost_usd) from marts.fct_llm_usage_daily where usage_date between ? and ? and team = 'support'",
+        [start, want["end"]],
+    ).fetchone()[0]
+    con.close()
+    assert page.inner_text("#cost-kpi-spend-value") == f"${spend:,.2f}"
+    assert page.locator("#f-dates").input_value() == start.isoformat()
+    assert "support" in page.locator('button[id*=\'"field":"team"\']').inner_text()
+
+
+def test_cost_table_downloads_as_csv(served, page, tmp_path):
+    page.goto(served + "/cost?provider=mistral")
+    page.wait_for_selector("#cost-table")
+    assert "unpriced" in page.inner_text("#cost-table")
+    with page.expect_download() as download:
+        page.click("#cost-download-button")
+    saved = tmp_path / "cost.csv"
+    download.value.save_as(saved)
+    lines = saved.read_text().splitlines()
+    assert lines[0].startswith("provider,model,team,calls")
+    assert all(line.startswith("mistral,") and ",unpriced," in line for line in lines[1:])
+
+
+def test_alerts_page_lists_the_marts_alerts(served, demo_home, page):
+    want = mart_kpis(demo_home)
+    con = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True)
+    total, active = con.execute(
+        "select count(*), count(*) filter (where is_active) from marts.fct_alerts "
+        "where first_seen_date <= ? and last_seen_date >= ?",
+        [want["end"], want["start"]],
+    ).fetchone()
+    con.close()
+    page.goto(served + "/alerts")
+    page.wait_for_selector("#alerts-summary")
+    assert page.inner_text("#alerts-summary").startswith(f"{total:,} alerts, {active:,} active")
+    page.locator("#alerts-severity").get_by_text("info").click()  # untick info
+    page.wait_for_function(
+        "() => !document.querySelector('#alerts-table').innerText.includes('info')"
+    )
+
+
+def test_an_empty_selection_shows_a_message(served, page):
+    page.goto(served + "/operations?provider=nobody")
+    page.wait_for_selector("text=No LLM calls for this selection.")
+    assert page.locator("#ops-calls-chart").count() == 0
