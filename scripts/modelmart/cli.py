@@ -71,7 +71,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     config = AppConfig.from_env(args.home)
     if not config.warehouse.exists():
-        print(f"note: nothing published yet at {config.warehouse}; pages say so until a build publishes")
+        print(
+            f"note: nothing published yet at {config.warehouse}; pages say so until a build publishes"
+        )
     app = create_app(config)
     login = "login on (MODELMART_USERS)" if config.auth_enabled else "no login"
     print(f"serving {config.warehouse} on http://{args.host}:{args.port}/ ({login}; Ctrl-C stops)")
