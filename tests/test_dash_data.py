@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from werkzeug.security import generate_password_hash
 
@@ -350,14 +351,17 @@ def test_figures_draw_thresholds_and_breaches():
             "series": ["a"],
         }
     )
-    fig = charts.lines(frame, "date", "v", "s", "t", "ms")
-    charts.add_thresholds(fig, rules)
-    charts.add_breaches(fig, points)
+    spec = charts.lines(frame, "date", "v", "s", "t", "ms")
+    charts.add_thresholds(spec, rules)
+    charts.add_breaches(spec, points)
+    fig = go.Figure(spec)  # the dict is a valid plotly figure
     assert [shape.y0 for shape in fig.layout.shapes] == [900.0, 1200.0]
     assert [a.text for a in fig.layout.annotations] == ["warning > 900", "critical > 1200"]
-    assert fig.data[0].connectgaps is False and np.isnan(fig.data[0].y[2])  # a gap, not a zero
+    assert spec["data"][0]["y"] == [800.0, 1300.0, None, 900.0]  # a gap, not a zero
+    assert spec["data"][0]["x"][0] == "2026-10-01" and fig.data[0].connectgaps is False
     assert fig.data[1].name == "breach (critical)" and list(fig.data[1].y) == [1300.0]
-    assert fig.layout.template.layout.paper_bgcolor == "white"
+    assert fig.layout.paper_bgcolor == "white"
+    json.dumps(spec)  # plain JSON, no encoder needed
 
 
 def test_quality_chart_puts_coverage_beside_accuracy():
@@ -370,11 +374,25 @@ def test_quality_chart_puts_coverage_beside_accuracy():
             "label_coverage": [0.9, 0.0, 0.1],
         }
     )
-    fig = charts.quality_chart(
+    spec = charts.quality_chart(
         frame, pd.DataFrame(columns=["threshold", "severity", "comparator"]), pd.DataFrame()
     )
-    kinds = [(trace.type, trace.yaxis) for trace in fig.data]
-    assert kinds == [("bar", "y2"), ("scatter", "y"), ("scatter", "y")]
+    fig = go.Figure(spec)
+    assert [(t.type, t.yaxis) for t in fig.data] == [
+        ("bar", "y2"),
+        ("scatter", "y"),
+        ("scatter", "y"),
+    ]
+    assert fig.layout.yaxis2.overlaying == "y" and list(fig.layout.yaxis.range) == [0, 1]
+    assert spec["data"][1]["y"] == [0.8, None, 0.7]
+    for build in (
+        lambda: charts.kpi_trend(frame, "date", "accuracy", percent=True),
+        lambda: charts.stacked_bars(frame, "date", "accuracy", "version", "t", "y"),
+        lambda: charts.segment_chart(
+            frame.assign(segment="web", labeled=1, predictions=2).rename(columns={})
+        ),
+    ):
+        go.Figure(build())
 
 
 # ------------------------------------------------------------------ snapshots
@@ -392,6 +410,7 @@ def test_reader_switches_to_a_new_snapshot_while_old_cursors_are_open(tmp_path):
     with pytest.raises(NoWarehouse, match="modelmart build"):
         reader.query("select 1")
     _db(published, 1)
+    assert reader.query("select v from marts.t").v.tolist() == [1]  # now cached
     with reader.cursor() as held:  # a long request on the old snapshot
         assert held.execute("select v from marts.t").fetchone() == (1,)
         _db(tmp_path / "next.duckdb", 2)

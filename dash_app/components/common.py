@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Callable
 
 import pandas as pd
-import plotly.graph_objects as go
 from dash import dash_table, dcc, html
 
 from dash_app.data.filters import LIST_FIELDS, Filters
@@ -76,7 +75,7 @@ def message(text: str, kind: str = "empty") -> html.Div:
 
 
 def graph_or_message(
-    frame: pd.DataFrame, build: Callable[[], go.Figure], empty_text: str, graph_id: str
+    frame: pd.DataFrame, build: Callable[[], dict], empty_text: str, graph_id: str
 ) -> html.Div | dcc.Graph:
     if frame.empty:
         return message(empty_text)
@@ -124,7 +123,7 @@ def kpi_card(
     value: str,
     change: html.Span,
     note: str,
-    trend: go.Figure | None = None,
+    trend: dict | None = None,
 ) -> html.Div:
     children = [
         html.Div(title, className="kpi-title"),

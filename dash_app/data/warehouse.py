@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections import OrderedDict
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,10 @@ import pandas as pd
 
 # a query of the app takes milliseconds; a retired snapshot gets far longer than that
 RETIRE_AFTER_S = 120.0
+# a published snapshot never changes, so its query results can be kept until it is
+# replaced: bounded by entries and by result size
+CACHE_ENTRIES = 512
+CACHE_MAX_ROWS = 20_000
 
 
 class NoWarehouse(RuntimeError):
@@ -67,6 +72,7 @@ class SnapshotReader:
         self._pid = os.getpid()
         self._current: _Open | None = None
         self._retired: list[_Open] = []
+        self._cache: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
 
     def snapshot(self) -> Snapshot:
         try:
@@ -87,9 +93,27 @@ class SnapshotReader:
             cur.close()
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        """Run one parameterised query on the current snapshot."""
-        with self.cursor() as cur:
-            return cur.execute(sql, list(params or [])).df()
+        """Run one parameterised query on the current snapshot (results cached per
+        snapshot: it is immutable). The caller gets its own copy."""
+        params = list(params or [])
+        current = self._acquire()
+        key = (current.snapshot.key, sql, repr(params))
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit.copy()
+        cur = current.connection.cursor()
+        try:
+            frame = cur.execute(sql, params).df()
+        finally:
+            cur.close()
+        if len(frame) <= CACHE_MAX_ROWS:
+            with self._lock:
+                self._cache[key] = frame
+                while len(self._cache) > CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
+        return frame.copy()
 
     def close(self) -> None:
         with self._lock:
@@ -105,7 +129,9 @@ class SnapshotReader:
             if os.getpid() != self._pid:
                 # a forked child inherits the parent's objects but must not use them
                 self._pid, self._current, self._retired = os.getpid(), None, []
+                self._cache = OrderedDict()
             if self._current is None or self._current.snapshot.key != snapshot.key:
+                self._cache.clear()
                 opened = self._open(snapshot)
                 if self._current is not None:
                     self._current.retired_at = time.monotonic()
@@ -116,7 +142,9 @@ class SnapshotReader:
 
     def _open(self, snapshot: Snapshot) -> _Open:
         path = self._link(snapshot)
-        connection = duckdb.connect(str(path), read_only=True)
+        # the app's queries are small: one DuckDB thread each answers them faster than
+        # a pool, and leaves the other cores to concurrent requests and the builder
+        connection = duckdb.connect(str(path), read_only=True, config={"threads": 1})
         return _Open(snapshot=snapshot, path=path, connection=connection)
 
     def _link(self, snapshot: Snapshot) -> Path:

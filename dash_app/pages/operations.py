@@ -101,9 +101,8 @@ def operations_body(source: SnapshotReader, filters: Filters, percentile: str = 
             "ms",
         )
         # one line per provider · model · team: percentiles cannot be pooled across teams
-        fig.update_layout(
-            legend={"orientation": "v", "x": 1.02, "y": 1, "font": {"size": 10}}, height=420
-        )
+        fig["layout"]["legend"] = {"orientation": "v", "x": 1.02, "y": 1, "font": {"size": 10}}
+        fig["layout"]["height"] = 420
         if column == "latency_p95_ms":
             rules = thresholds(source, "latency_p95_ms")
             charts.add_thresholds(fig, rules)

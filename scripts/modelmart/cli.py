@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -53,6 +54,10 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     if args.quiet:
         os.environ["MODELMART_QUIET_DBT"] = "1"
+    # a build is background work: on a shared machine the dashboard's requests win
+    # the CPU (MODELMART_BUILD_NICE=0 turns this off)
+    with contextlib.suppress(OSError, ValueError):
+        os.nice(int(os.environ.get("MODELMART_BUILD_NICE", "10")))
     result = build(args.home, full_refresh=args.full_refresh)
     print(result.summary())
     return 0 if result.success else 1
