@@ -38,3 +38,20 @@
         'provider', 'model', 'effective_from', 'input_usd_per_mtok',
         'output_usd_per_mtok', 'cached_input_usd_per_mtok']) }}
 {%- endmacro %}
+
+{#- Prediction dates an incremental quality mart must re-aggregate: dates of
+    predictions in newer batches, dates of targets of newer labels (a late label
+    changes its target's date), and the last `lookback_days` dates built. -#}
+{% macro changed_prediction_dates(watermark) -%}
+    select distinct staged.predicted_date as prediction_date
+    from {{ ref('stg_landing__predictions') }} as staged
+    where
+        staged.batch_seq > {{ watermark }}
+        or staged.prediction_id in (
+            select labels.target_event_id from {{ ref('stg_landing__labels') }} as labels
+            where labels.batch_seq > {{ watermark }}
+        )
+    union
+    select built.prediction_date from {{ this }} as built
+    where built.prediction_date >= {{ modelmart.add_days(modelmart.built_last_date('prediction_date'), -var('lookback_days')) }}
+{%- endmacro %}

@@ -492,3 +492,24 @@ def test_login_guards_every_route_and_cost_needs_finance(demo_home: Path, tmp_pa
     )
     assert response.status_code == 200
     assert client.get("/cost", headers=_basic("ann", "a-pw")).status_code == 200
+
+
+def test_pages_say_when_nothing_is_published(app, tmp_path):
+    from dash_app.pages import overview
+
+    empty = AppConfig(warehouse=tmp_path / "warehouse.duckdb")
+    app.server.config["MODELMART_READER"], saved = (
+        SnapshotReader(empty.warehouse),
+        app.server.config["MODELMART_READER"],
+    )
+    try:
+        with app.server.test_request_context("/"):
+            assert "run `modelmart build`" in texts(overview.layout())
+            assert "run `modelmart build`" in texts(
+                overview.update("2026-10-01", "2026-10-31", [], None)
+            )
+        client = app.server.test_client()
+        assert client.get("/").status_code == 200
+        assert b"No warehouse published yet" in client.get("/_dash-layout").data
+    finally:
+        app.server.config["MODELMART_READER"] = saved

@@ -11,7 +11,7 @@ from dash_app.components.common import filter_bar, message, page_header
 from dash_app.context import reader
 from dash_app.data.filters import Filters
 from dash_app.data.queries import PAGE_FIELDS, Options, options
-from dash_app.data.warehouse import NoWarehouse
+from dash_app.data.warehouse import NoWarehouse, SnapshotReader
 
 
 def page_layout(
@@ -52,3 +52,34 @@ def page_inputs(page: str) -> list[Input]:
 def filters_from_inputs(page: str, start: object, end: object, values: tuple) -> Filters:
     fields = PAGE_FIELDS[page]
     return Filters.from_controls(start, end, dict(zip(fields, values[: len(fields)], strict=True)))
+
+
+def control_row(label: str, *controls: object) -> list[html.Div]:
+    """A labelled row of page-specific controls under the filter bar."""
+    return [html.Div([html.Label(label), *controls], className="filter-inline")]
+
+
+def choice(component_id: str, options: list, value: object, many: bool = False) -> object:
+    """Inline radio buttons (one value) or check boxes (many)."""
+    kind = dcc.Checklist if many else dcc.RadioItems
+    return kind(id=component_id, options=options, value=value, inline=True, className="radio")
+
+
+def render(
+    page: str,
+    start: object,
+    end: object,
+    filter_values: tuple,
+    body: Callable[[SnapshotReader, Filters], list],
+) -> list:
+    """What every page callback does: filters from the controls (default range
+    when a date is cleared), then the page body, or a message when nothing is
+    published."""
+    try:
+        source = reader()
+        filters = filters_from_inputs(page, start, end, filter_values)
+        if filters.start is None or filters.end is None:
+            filters = filters.resolved(options(source).newest_date)
+        return body(source, filters)
+    except NoWarehouse as exc:
+        return [message(str(exc), "error")]

@@ -3,42 +3,30 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 
 from dash_app.components.common import alert_table, message
-from dash_app.components.page import filters_from_inputs, page_inputs, page_layout
-from dash_app.context import reader
+from dash_app.components.page import (
+    choice,
+    control_row,
+    page_inputs,
+    page_layout,
+    render,
+)
 from dash_app.data.filters import Filters
-from dash_app.data.queries import alerts, options
-from dash_app.data.warehouse import NoWarehouse, SnapshotReader
+from dash_app.data.queries import alerts
+from dash_app.data.warehouse import SnapshotReader
 
 PAGE = "alerts"
 SEVERITIES = ("critical", "warning", "info")
 
 
 def _controls(_filters: Filters, _opts: object) -> list:
-    return [
-        html.Div(
-            [
-                html.Label("Severity"),
-                dcc.Checklist(
-                    id="alerts-severity",
-                    options=list(SEVERITIES),
-                    value=list(SEVERITIES),
-                    inline=True,
-                    className="radio",
-                ),
-                dcc.Checklist(
-                    id="alerts-active-only",
-                    options=[{"label": "active only", "value": "active"}],
-                    value=[],
-                    inline=True,
-                    className="radio",
-                ),
-            ],
-            className="filter-inline",
-        )
-    ]
+    return control_row(
+        "Severity",
+        choice("alerts-severity", list(SEVERITIES), list(SEVERITIES), many=True),
+        choice("alerts-active-only", [{"label": "active only", "value": "active"}], [], many=True),
+    )
 
 
 def layout(**query: str) -> html.Div:
@@ -77,14 +65,15 @@ def alerts_body(
 
 def update(start, end, *values) -> list:
     *filter_values, _snapshot, severities, active_only = values
-    try:
-        source = reader()
-        filters = filters_from_inputs(PAGE, start, end, tuple(filter_values))
-        if filters.start is None or filters.end is None:
-            filters = filters.resolved(options(source).newest_date)
-        return alerts_body(source, filters, list(severities or []), bool(active_only))
-    except NoWarehouse as exc:
-        return [message(str(exc), "error")]
+    return render(
+        PAGE,
+        start,
+        end,
+        tuple(filter_values),
+        lambda source, filters: alerts_body(
+            source, filters, list(severities or []), bool(active_only)
+        ),
+    )
 
 
 callback(

@@ -17,7 +17,14 @@ from dash_app.components.common import (
     kpi_card,
     message,
 )
-from dash_app.components.page import filters_from_inputs, page_inputs, page_layout
+from dash_app.components.page import (
+    choice,
+    control_row,
+    filters_from_inputs,
+    page_inputs,
+    page_layout,
+    render,
+)
 from dash_app.context import can_see_cost, reader
 from dash_app.data.filters import Filters
 from dash_app.data.queries import (
@@ -29,7 +36,7 @@ from dash_app.data.queries import (
     options,
     spend_over_time,
 )
-from dash_app.data.warehouse import NoWarehouse, SnapshotReader
+from dash_app.data.warehouse import SnapshotReader
 from dash_app.figures import charts
 
 PAGE = "cost"
@@ -37,23 +44,12 @@ GROUPS = {"provider": "Provider", "model": "Model", "team": "Team"}
 
 
 def _group_control(_filters: Filters, _opts: object) -> list:
-    return [
-        html.Div(
-            [
-                html.Label("Spend by"),
-                dcc.RadioItems(
-                    id="cost-by",
-                    options=[{"label": v, "value": k} for k, v in GROUPS.items()],
-                    value="provider",
-                    inline=True,
-                    className="radio",
-                ),
-                html.Button("Download table (CSV)", id="cost-download-button", className="button"),
-                dcc.Download(id="cost-download"),
-            ],
-            className="filter-inline",
-        )
-    ]
+    return control_row(
+        "Spend by",
+        choice("cost-by", [{"label": v, "value": k} for k, v in GROUPS.items()], "provider"),
+        html.Button("Download table (CSV)", id="cost-download-button", className="button"),
+        dcc.Download(id="cost-download"),
+    )
 
 
 def layout(**query: str) -> html.Div:
@@ -179,14 +175,13 @@ def cost_body(source: SnapshotReader, filters: Filters, by: str = "provider") ->
 
 def update(start, end, *values) -> list:
     *filter_values, _snapshot, by = values
-    try:
-        source = reader()
-        filters = filters_from_inputs(PAGE, start, end, tuple(filter_values))
-        if filters.start is None or filters.end is None:
-            filters = filters.resolved(options(source).newest_date)
-        return cost_body(source, filters, by or "provider")
-    except NoWarehouse as exc:
-        return [message(str(exc), "error")]
+    return render(
+        PAGE,
+        start,
+        end,
+        tuple(filter_values),
+        lambda source, filters: cost_body(source, filters, by or "provider"),
+    )
 
 
 def download(_clicks, start, end, *values) -> dict:

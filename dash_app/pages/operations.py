@@ -6,19 +6,23 @@ import dash
 from dash import Input, Output, callback, dcc, html
 
 from dash_app.components.common import GRAPH_CONFIG, alert_table, graph_or_message, message
-from dash_app.components.page import filters_from_inputs, page_inputs, page_layout
-from dash_app.context import reader
+from dash_app.components.page import (
+    choice,
+    control_row,
+    page_inputs,
+    page_layout,
+    render,
+)
 from dash_app.data.filters import Filters
 from dash_app.data.queries import (
     alerts,
     breaches,
     calls_by_model,
     llm_usage,
-    options,
     provider_latency,
     thresholds,
 )
-from dash_app.data.warehouse import NoWarehouse, SnapshotReader
+from dash_app.data.warehouse import SnapshotReader
 from dash_app.figures import charts
 
 PAGE = "operations"
@@ -26,21 +30,7 @@ PERCENTILES = {"p50": "latency_p50_ms", "p95": "latency_p95_ms", "p99": "latency
 
 
 def _percentile_control(_filters: Filters, _opts: object) -> list:
-    return [
-        html.Div(
-            [
-                html.Label("Latency percentile"),
-                dcc.RadioItems(
-                    id="ops-percentile",
-                    options=list(PERCENTILES),
-                    value="p95",
-                    inline=True,
-                    className="radio",
-                ),
-            ],
-            className="filter-inline",
-        )
-    ]
+    return control_row("Latency percentile", choice("ops-percentile", list(PERCENTILES), "p95"))
 
 
 def layout(**query: str) -> html.Div:
@@ -155,14 +145,13 @@ def operations_body(source: SnapshotReader, filters: Filters, percentile: str = 
 
 def update(start, end, *values) -> list:
     *filter_values, _snapshot, percentile = values
-    try:
-        source = reader()
-        filters = filters_from_inputs(PAGE, start, end, tuple(filter_values))
-        if filters.start is None or filters.end is None:
-            filters = filters.resolved(options(source).newest_date)
-        return operations_body(source, filters, percentile or "p95")
-    except NoWarehouse as exc:
-        return [message(str(exc), "error")]
+    return render(
+        PAGE,
+        start,
+        end,
+        tuple(filter_values),
+        lambda source, filters: operations_body(source, filters, percentile or "p95"),
+    )
 
 
 callback(Output("ops-body", "children"), *page_inputs(PAGE), Input("ops-percentile", "value"))(

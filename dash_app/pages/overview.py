@@ -16,11 +16,14 @@ from dash_app.components.common import (
     kpi_card,
     message,
 )
-from dash_app.components.page import filters_from_inputs, page_inputs, page_layout
-from dash_app.context import reader
+from dash_app.components.page import (
+    page_inputs,
+    page_layout,
+    render,
+)
 from dash_app.data.filters import Filters
-from dash_app.data.queries import alerts, breaches, kpis, options, overview_daily, thresholds
-from dash_app.data.warehouse import NoWarehouse, SnapshotReader
+from dash_app.data.queries import alerts, breaches, kpis, overview_daily, thresholds
+from dash_app.data.warehouse import SnapshotReader
 from dash_app.figures import charts
 
 PAGE = "overview"
@@ -181,14 +184,7 @@ def overview_body(source: SnapshotReader, filters: Filters) -> list:
 
 
 def update(start, end, *values) -> list:
-    try:
-        source = reader()
-        filters = filters_from_inputs(PAGE, start, end, values)
-        if filters.start is None or filters.end is None:
-            filters = filters.resolved(options(source).newest_date)
-        return overview_body(source, filters)
-    except NoWarehouse as exc:
-        return [message(str(exc), "error")]
+    return render(PAGE, start, end, values, overview_body)
 
 
 callback(Output("ov-body", "children"), *page_inputs(PAGE))(update)

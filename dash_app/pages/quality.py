@@ -6,11 +6,14 @@ import dash
 from dash import Output, callback, dcc, html
 
 from dash_app.components.common import GRAPH_CONFIG, fmt_int, fmt_pct, kpi_card, message
-from dash_app.components.page import filters_from_inputs, page_inputs, page_layout
-from dash_app.context import reader
+from dash_app.components.page import (
+    page_inputs,
+    page_layout,
+    render,
+)
 from dash_app.data.filters import Filters
-from dash_app.data.queries import breaches, options, quality, segment_quality, thresholds
-from dash_app.data.warehouse import NoWarehouse, SnapshotReader
+from dash_app.data.queries import breaches, quality, segment_quality, thresholds
+from dash_app.data.warehouse import SnapshotReader
 from dash_app.figures import charts
 
 PAGE = "quality"
@@ -89,14 +92,7 @@ def quality_body(source: SnapshotReader, filters: Filters) -> list:
 
 
 def update(start, end, *values) -> list:
-    try:
-        source = reader()
-        filters = filters_from_inputs(PAGE, start, end, values)
-        if filters.start is None or filters.end is None:
-            filters = filters.resolved(options(source).newest_date)
-        return quality_body(source, filters)
-    except NoWarehouse as exc:
-        return [message(str(exc), "error")]
+    return render(PAGE, start, end, values, quality_body)
 
 
 callback(Output("quality-body", "children"), *page_inputs(PAGE))(update)

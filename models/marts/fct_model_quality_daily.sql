@@ -14,26 +14,14 @@ with predictions as (
         {{ modelmart.day_offsets(0, 6) }}
     ),
 
-    new_labels as (
-        select labels.target_event_id from {{ ref('stg_landing__labels') }} as labels
-        where labels.batch_seq > {{ watermark }}
-    ),
-
     -- a new prediction or a new winning label changes its own date and, through
     -- the 7-day window, the six dates after it
     changed_dates as (
-        select distinct staged.predicted_date as changed_date
-        from {{ ref('stg_landing__predictions') }} as staged
-        where
-            staged.batch_seq > {{ watermark }}
-            or staged.prediction_id in (select new_labels.target_event_id from new_labels)
-        union
-        select built.prediction_date from {{ this }} as built
-        where built.prediction_date >= {{ modelmart.add_days(modelmart.built_last_date('prediction_date'), -var('lookback_days')) }}
+        {{ modelmart.changed_prediction_dates(watermark) }}
     ),
 
     write_dates as (
-        select distinct {{ modelmart.add_days('changed_dates.changed_date', 'offsets.offset_days') }} as prediction_date
+        select distinct {{ modelmart.add_days('changed_dates.prediction_date', 'offsets.offset_days') }} as prediction_date
         from changed_dates
         cross join window_offsets as offsets
     ),

@@ -9,21 +9,9 @@ with predictions as (
 ),
 
 {% if is_incremental() %}
-    new_labels as (
-        select labels.target_event_id from {{ ref('stg_landing__labels') }} as labels
-        where labels.batch_seq > {{ watermark }}
-    ),
-
     -- no window here: a new prediction or a new winning label changes only its own date
     changed_dates as (
-        select distinct staged.predicted_date as prediction_date
-        from {{ ref('stg_landing__predictions') }} as staged
-        where
-            staged.batch_seq > {{ watermark }}
-            or staged.prediction_id in (select new_labels.target_event_id from new_labels)
-        union
-        select built.prediction_date from {{ this }} as built
-        where built.prediction_date >= {{ modelmart.add_days(modelmart.built_last_date('prediction_date'), -var('lookback_days')) }}
+        {{ modelmart.changed_prediction_dates(watermark) }}
     ),
 {% endif %}
 
