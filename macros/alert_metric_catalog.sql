@@ -22,6 +22,12 @@
             'metrics': ['predictions', 'error_rate', 'accuracy', 'label_coverage', 'accuracy_rolling_7d',
                         'latency_p95_ms'],
         },
+        'fct_drift_status_daily': {
+            'date': 'prediction_date',
+            'dimensions': ['model_name', 'model_version'],
+            'metrics': ['drift_level', 'drift_warning', 'features_critical', 'features_warning',
+                        'label_shift_flagged'],
+        },
         'fct_business_daily': {
             'date': 'business_date',
             'dimensions': [],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -43,6 +44,18 @@ def wait_http(
         except OSError:
             time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the dbt project (models incl. Python models, macros, seeds, dbt
+    tests) whose seeds a test may edit; point MODELMART_PROJECT_DIR at it."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in ("models", "macros", "seeds", "tests/dbt"):
+        shutil.copytree(PROJECT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("dbt_project.yml", "profiles.yml"):
+        shutil.copy(PROJECT / name, copy / name)
+    return copy
 
 
 @pytest.fixture(scope="session")

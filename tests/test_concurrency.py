@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import pytest
 
 from modelmart.config import get_paths
 from modelmart.ingest import ingest_file, ingest_records
+from tests.conftest import project_copy
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "modelmart.cli"]
@@ -222,20 +222,6 @@ def test_killed_build_keeps_last_snapshot_and_next_build_completes(tmp_path: Pat
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert published_calls(home) == 1_000_010
     assert not marker.exists()
-
-
-def project_copy(tmp_path: Path) -> Path:
-    """A copy of the dbt project whose seeds a test may edit."""
-    root = Path(__file__).resolve().parents[1]
-    copy = tmp_path / "project"
-    copy.mkdir()
-    for name in ("models", "macros", "seeds", "tests"):
-        shutil.copytree(
-            root / name, copy / name, ignore=shutil.ignore_patterns("*.py", "__pycache__")
-        )
-    for name in ("dbt_project.yml", "profiles.yml"):
-        shutil.copy(root / name, copy / name)
-    return copy
 
 
 def test_failed_build_reports_what_failed_and_keeps_snapshot(tmp_path: Path) -> None:

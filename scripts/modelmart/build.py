@@ -33,6 +33,9 @@ MARTS = (
     "fct_llm_usage_daily",
     "fct_model_quality_daily",
     "fct_model_quality_segment_daily",
+    "fct_feature_drift_daily",
+    "fct_label_shift_daily",
+    "fct_calibration_daily",
     "fct_business_daily",
     "fct_dashboard_daily",
 )

@@ -18,6 +18,9 @@ MART_DATES = {
     "fct_llm_usage_daily": "usage_date",
     "fct_model_quality_daily": "prediction_date",
     "fct_model_quality_segment_daily": "prediction_date",
+    "fct_feature_drift_daily": "prediction_date",
+    "fct_label_shift_daily": "prediction_date",
+    "fct_calibration_daily": "prediction_date",
     "fct_business_daily": "business_date",
     "fct_dashboard_daily": "activity_date",
 }

@@ -1,0 +1,53 @@
+with bins as (
+    select * from {{ ref('fct_calibration_bins_daily') }}
+),
+
+labeled as (
+    select
+        predicted_date,
+        model_name,
+        model_version,
+        score,
+        case when is_correct then 1.0 else 0.0 end as correct_value
+    from {{ ref('int_predictions_labeled') }}
+    where is_labeled
+),
+
+brier as (
+    select
+        predicted_date as prediction_date,
+        model_name,
+        model_version,
+        cast(count(*) as bigint) as labeled,
+        avg((score - correct_value) * (score - correct_value)) as brier_score
+    from labeled
+    group by predicted_date, model_name, model_version
+),
+
+ece as (
+    select
+        bins.prediction_date,
+        bins.model_name,
+        bins.model_version,
+        sum(bins.labeled * abs(bins.accuracy - bins.mean_score)) as weighted_gap
+    from bins
+    group by bins.prediction_date, bins.model_name, bins.model_version
+),
+
+final as (
+    select
+        brier.prediction_date,
+        brier.model_name,
+        brier.model_version,
+        brier.labeled,
+        ece.weighted_gap / brier.labeled as ece,
+        brier.brier_score
+    from brier
+    inner join ece
+        on
+            brier.prediction_date = ece.prediction_date
+            and brier.model_name = ece.model_name
+            and brier.model_version = ece.model_version
+)
+
+select * from final
