@@ -17,7 +17,16 @@ from dash_app.data.filters import Filters
 from dash_app.data.queries import freshness
 from dash_app.data.warehouse import NoWarehouse, SnapshotReader
 
-PAGES = ("overview", "operations", "quality", "cost", "alerts", "not_found_404")
+PAGES = (
+    "overview",
+    "operations",
+    "quality",
+    "drift",
+    "calibration",
+    "cost",
+    "alerts",
+    "not_found_404",
+)
 
 
 def create_app(config: AppConfig | None = None) -> Dash:

@@ -24,6 +24,8 @@ PAGES = {
     "overview": ("/", "#ov-kpi-revenue-value"),
     "operations": ("/operations", "#ops-calls-chart .main-svg"),
     "quality": ("/quality", "#quality-chart .main-svg"),
+    "drift": ("/drift", "#drift-heatmap .main-svg"),
+    "calibration": ("/calibration", "#calibration-confusion-chart .main-svg"),
     "cost": ("/cost", "#cost-table"),
     "alerts": ("/alerts", "#alerts-table"),
     "not-found": ("/no-such-page", "text=Page not found"),
@@ -108,7 +110,15 @@ def test_every_page_renders_without_console_errors(served, page):
         assert page.locator("#banner").inner_text().startswith(("Data published", "Stale"))
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     nav = page.locator(".nav-link").all_inner_texts()
-    assert nav == ["Overview", "Operations", "Model quality", "Cost", "Alerts"]
+    assert nav == [
+        "Overview",
+        "Operations",
+        "Model quality",
+        "Drift",
+        "Calibration",
+        "Cost",
+        "Alerts",
+    ]
 
 
 def test_overview_numbers_equal_the_marts_and_the_filter_is_shareable(served, demo_home, page):
@@ -198,3 +208,50 @@ def test_an_empty_selection_shows_a_message(served, page):
     page.goto(served + "/operations?provider=nobody")
     page.wait_for_selector("text=No LLM calls for this selection.")
     assert page.locator("#ops-calls-chart").count() == 0
+
+
+def test_drift_and_calibration_pages_follow_the_version_filter(served, demo_home, page):
+    con = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True)
+    newest = con.execute(
+        "select max(prediction_date) from marts.fct_feature_drift_daily"
+    ).fetchone()[0]
+    start = newest - dt.timedelta(days=29)
+    counts = dict(
+        con.execute(
+            "select status, count(*) from marts.fct_feature_drift_daily where prediction_date "
+            "between ? and ? and model_version = 'v2' group by status",
+            [start, newest],
+        ).fetchall()
+    )
+    cells = con.execute(
+        "select sum(predictions) from marts.fct_confusion_matrix_daily where prediction_date "
+        "between ? and ? and model_version = 'v2'",
+        [start, newest],
+    ).fetchone()[0]
+    con.close()
+    page.goto(served + "/drift")
+    page.wait_for_selector("#drift-heatmap .main-svg")
+    choose(page, "version", "churn_model/v2")
+    page.wait_for_url(re.compile(r"version=churn_model%2Fv2"))
+    want = ", ".join(f"{counts.get(s, 0)} {s}" for s in ("critical", "warning", "ok"))
+    page.wait_for_function(
+        "want => document.querySelector('#drift-summary').innerText.includes(want)", arg=want
+    )
+    notes = page.locator("#drift-psi-chart .annotation-text").evaluate_all(
+        "els => els.map(e => e.textContent)"
+    )
+    assert notes == ["warning ≥ 0.1", "critical ≥ 0.2"]
+    assert counts.get("critical", 0) > 0  # the demo's drift incident on v2
+
+    page.get_by_role("link", name="Calibration").click()
+    page.wait_for_selector("#calibration-confusion-chart .main-svg")
+    assert query_of(page.url)["version"] == ["churn_model/v2"]
+    shown = page.locator(
+        "#calibration-confusion-chart .hm text, #calibration-confusion-chart text.textpoint"
+    ).evaluate_all("els => els.map(e => e.textContent)")
+    numbers = [int(t.replace(",", "")) for t in shown if t.replace(",", "").isdigit()]
+    assert sum(numbers) == cells
+    legend = page.locator("#calibration-reliability-chart .legendtext").evaluate_all(
+        "els => els.map(e => e.textContent)"
+    )
+    assert legend == ["perfect calibration", "churn_model/v2"]

@@ -54,6 +54,9 @@ def marts(demo_home: Path) -> dict[str, pd.DataFrame]:
             "fct_model_quality_segment_daily",
             "fct_alerts",
             "fct_alert_breaches",
+            "fct_feature_drift_daily",
+            "fct_calibration_bins_daily",
+            "fct_confusion_matrix_daily",
         ]
         frames = {name: con.execute(f"select * from marts.{name}").df() for name in names}
         frames["budgets"] = con.execute("select * from reference.budgets").df()
@@ -513,3 +516,91 @@ def test_pages_say_when_nothing_is_published(app, tmp_path):
         assert b"No warehouse published yet" in client.get("/_dash-layout").data
     finally:
         app.server.config["MODELMART_READER"] = saved
+
+
+def test_drift_and_calibration_views_equal_pandas_on_the_marts(app, reader, marts):
+    from dash_app.pages import calibration, drift
+
+    filters = Filters(**{**period(marts).__dict__, "version": ("churn_model/v2",)})
+
+    def in_range(frame):
+        return frame[
+            (frame.prediction_date >= filters.start)
+            & (frame.prediction_date <= filters.end)
+            & (frame.model_version == "v2")
+        ]
+
+    bins = in_range(marts["fct_calibration_bins_daily"])
+    want = bins.groupby("score_bin").apply(
+        lambda g: pd.Series(
+            {
+                "labeled": g.labeled.sum(),
+                "mean_score": np.average(g.mean_score, weights=g.labeled),
+                "accuracy": np.average(g.accuracy, weights=g.labeled),
+            }
+        ),
+        include_groups=False,
+    )
+    got = q.reliability(reader, filters).set_index("score_bin")
+    np.testing.assert_allclose(
+        got[["labeled", "mean_score", "accuracy"]].to_numpy(float), want.to_numpy(float), rtol=1e-12
+    )
+
+    cells = in_range(marts["fct_confusion_matrix_daily"])
+    got = q.confusion(reader, filters).set_index(["true_label", "predicted_label"]).predictions
+    assert (
+        got.to_dict()
+        == cells.groupby(["true_label", "predicted_label"]).predictions.sum().to_dict()
+    )
+
+    statuses = in_range(marts["fct_feature_drift_daily"]).status.value_counts()
+    with app.server.test_request_context("/"):
+        body = drift.update(
+            filters.start.isoformat(), filters.end.isoformat(), ["churn_model/v2"], "k"
+        )
+        empty = calibration.update(filters.start.isoformat(), filters.end.isoformat(), ["x/y"], "k")
+    summary = texts(find(body, "drift-summary"))
+    assert (
+        f"{statuses.get('critical', 0)} critical, {statuses.get('warning', 0)} warning" in summary
+    )
+    assert statuses.get("critical", 0) > 0
+    assert "No labeled predictions for this selection." in texts(empty)
+
+
+def test_drift_figures_are_valid_plotly():
+    frame = pd.DataFrame(
+        {
+            "date": list(pd.date_range("2026-10-01", periods=3).date) * 2,
+            "series": ["f1"] * 3 + ["f2"] * 3,
+            "psi": [0.01, 0.3, None, 0.02, 0.05, 0.4],
+            "p": [0.5, 0.0, 1e-20, 0.2, 0.3, 0.001],
+            "label": ["ok"] * 6,
+        }
+    )
+    heat = charts.heatmap(frame, "date", "series", "psi", "t", "PSI", "label")
+    assert heat["data"][0]["z"] == [[0.01, 0.3, None], [0.02, 0.05, 0.4]]
+    logs = charts.log_lines(frame, "date", "p", "series", "t", "p")
+    assert min(v for trace in logs["data"] for v in trace["y"]) == 1e-16  # zero at the floor
+    matrix = pd.DataFrame(
+        {
+            "true_label": ["a", "a", "b"],
+            "predicted_label": ["a", "b", "b"],
+            "predictions": [3, 1, 4],
+        }
+    )
+    confusion = charts.confusion_heatmap(matrix)
+    assert confusion["data"][0]["z"] == [[3.0, 1.0], [None, 4.0]]
+    assert confusion["data"][0]["text"][0] == ["75.0% of the true class", "25.0% of the true class"]
+    reliability = charts.reliability_diagram(
+        pd.DataFrame(
+            {
+                "version": ["m/v1"] * 2,
+                "mean_score": [0.55, 0.9],
+                "accuracy": [0.5, 0.92],
+                "labeled": [10, 40],
+            }
+        )
+    )
+    for spec in (heat, logs, confusion, reliability):
+        go.Figure(spec)
+        json.dumps(spec)

@@ -35,6 +35,17 @@ DIMENSIONS: dict[str, dict[str, str]] = {
         "version": "model_name || '/' || model_version",
     },
     "fct_business_daily": {"date": "business_date"},
+    **{
+        mart: {"date": "prediction_date", "version": "model_name || '/' || model_version"}
+        for mart in (
+            "fct_feature_drift_daily",
+            "fct_label_shift_daily",
+            "fct_calibration_daily",
+            "fct_calibration_bins_daily",
+            "fct_confusion_matrix_daily",
+            "fct_classification_daily",
+        )
+    },
 }
 
 # which filter fields each page's numbers can honour
@@ -44,6 +55,8 @@ PAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "quality": ("version",),
     "cost": ("provider", "model", "team"),
     "alerts": ("provider", "model", "team", "version"),
+    "drift": ("version",),
+    "calibration": ("version",),
 }
 
 
@@ -459,6 +472,99 @@ def provider_latency(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
         from marts.fct_dashboard_daily
         where {clause} and llm_calls > 0
         order by activity_date, provider
+        """,
+        params,
+    )
+
+
+# ---------------------------------------------------------------- drift and calibration
+
+
+def feature_drift(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
+    """Grain: date × version × feature, as in fct_feature_drift_daily."""
+    clause, params = where("fct_feature_drift_daily", filters)
+    return reader.query(
+        f"""
+        select prediction_date as date, model_name || '/' || model_version as version, feature,
+               psi, ks_statistic, ks_pvalue, status, is_reference_day, current_values
+        from marts.fct_feature_drift_daily
+        where {clause}
+        order by prediction_date, version, feature
+        """,
+        params,
+    )
+
+
+def label_shift(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
+    """Grain: date × version, as in fct_label_shift_daily."""
+    clause, params = where("fct_label_shift_daily", filters)
+    return reader.query(
+        f"""
+        select prediction_date as date, model_name || '/' || model_version as version,
+               predictions, chi2_statistic, p_value, flagged
+        from marts.fct_label_shift_daily
+        where {clause}
+        order by prediction_date, version
+        """,
+        params,
+    )
+
+
+def calibration(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
+    """Grain: date × version: ECE, Brier and macro scores of labeled predictions."""
+    clause, params = where("fct_calibration_daily", filters)
+    scores_clause, scores_params = where("fct_classification_daily", filters)
+    return reader.query(
+        f"""
+        with calibration as (
+            select prediction_date as date, model_name || '/' || model_version as version,
+                   labeled, ece, brier_score
+            from marts.fct_calibration_daily where {clause}
+        ),
+        scores as (
+            select prediction_date as date, model_name || '/' || model_version as version,
+                   macro_precision, macro_recall, macro_f1
+            from marts.fct_classification_daily where {scores_clause}
+        )
+        select calibration.*, scores.macro_precision, scores.macro_recall, scores.macro_f1
+        from calibration
+        left join scores using (date, version)
+        order by date, version
+        """,
+        [*params, *scores_params],
+    )
+
+
+def reliability(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
+    """Grain: version × score bin over the range: labeled count, mean score and
+    accuracy pooled over the days (weighted by each day's labeled count)."""
+    clause, params = where("fct_calibration_bins_daily", filters)
+    return reader.query(
+        f"""
+        select model_name || '/' || model_version as version, score_bin,
+               min(bin_lower) as bin_lower, min(bin_upper) as bin_upper,
+               sum(labeled) as labeled,
+               sum(mean_score * labeled) / sum(labeled) as mean_score,
+               sum(accuracy * labeled) / sum(labeled) as accuracy
+        from marts.fct_calibration_bins_daily
+        where {clause}
+        group by all
+        order by version, score_bin
+        """,
+        params,
+    )
+
+
+def confusion(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
+    """Grain: true_label × predicted_label over the range and selected versions."""
+    clause, params = where("fct_confusion_matrix_daily", filters)
+    return reader.query(
+        f"""
+        select true_label, predicted_label, sum(predictions) as predictions
+        from marts.fct_confusion_matrix_daily
+        where {clause}
+        group by all
+        order by true_label, predicted_label
         """,
         params,
     )

@@ -258,3 +258,105 @@ def segment_chart(frame: pd.DataFrame) -> Figure:
     fig["layout"]["barmode"] = "group"
     fig["layout"]["hovermode"] = "closest"
     return fig
+
+
+def log_lines(frame: pd.DataFrame, x: str, y: str, color: str, title: str, y_title: str) -> Figure:
+    """Lines on a log y axis (p-values); zeros are drawn at the axis floor."""
+    floored = frame.assign(**{y: frame[y].clip(lower=1e-16)})
+    fig = lines(floored, x, y, color, title, y_title)
+    fig["layout"]["yaxis"].update({"type": "log", "rangemode": "normal", "exponentformat": "power"})
+    return fig
+
+
+def heatmap(
+    frame: pd.DataFrame, x: str, y: str, z: str, title: str, z_title: str, text: str | None = None
+) -> Figure:
+    """A matrix of z over x × y (gaps where a cell has no value)."""
+    grid = frame.pivot_table(index=y, columns=x, values=z, aggfunc="first", sort=True)
+    hover = None
+    if text:
+        hover = frame.pivot_table(index=y, columns=x, values=text, aggfunc="first", sort=True)
+        hover = hover.reindex(index=grid.index, columns=grid.columns)
+    fig = base(title, "")
+    fig["data"].append(
+        {
+            "type": "heatmap",
+            "x": values(pd.Series(grid.columns)),
+            "y": [str(v) for v in grid.index],
+            "z": [values(grid.loc[row]) for row in grid.index],
+            "colorscale": [[0, "#f4f6f8"], [0.5, "#f5c26b"], [1, "#c0392b"]],
+            "colorbar": {"title": {"text": z_title}},
+            "hoverongaps": False,
+            **(
+                {
+                    "text": hover.fillna("").to_numpy().tolist(),
+                    "hovertemplate": "%{y} · %{x}<br>"
+                    + z_title
+                    + " %{z:.3f} (%{text})<extra></extra>",
+                }
+                if text
+                else {}
+            ),
+        }
+    )
+    fig["layout"]["hovermode"] = "closest"
+    fig["layout"]["yaxis"].pop("rangemode", None)
+    fig["layout"]["height"] = max(260, 60 + 26 * len(grid.index))
+    return fig
+
+
+def reliability_diagram(frame: pd.DataFrame) -> Figure:
+    """Accuracy against mean score per bin and version, with the diagonal of a
+    perfectly calibrated model; marker area grows with the bin's labeled count."""
+    fig = base("Reliability diagram (range pooled)", "accuracy")
+    fig["data"].append(
+        {
+            "type": "scatter",
+            "x": [0, 1],
+            "y": [0, 1],
+            "mode": "lines",
+            "name": "perfect calibration",
+            "line": {"dash": "dot", "color": "#8a949e"},
+            "hoverinfo": "skip",
+        }
+    )
+    biggest = max(float(frame.labeled.max()), 1.0)
+    for version, group in frame.groupby("version", sort=True):
+        fig["data"].append(
+            {
+                "type": "scatter",
+                "x": values(group.mean_score),
+                "y": values(group.accuracy),
+                "mode": "lines+markers",
+                "name": version,
+                "marker": {"size": (6 + 18 * (group.labeled / biggest) ** 0.5).tolist()},
+                "customdata": group[["labeled"]].to_numpy().tolist(),
+                "hovertemplate": "score %{x:.2f} → accuracy %{y:.1%}<br>%{customdata[0]:,} labeled"
+                "<extra>" + version + "</extra>",
+            }
+        )
+    layout = fig["layout"]
+    layout["xaxis"].update({"title": {"text": "mean score"}, "range": [0, 1]})
+    layout["yaxis"].update({"range": [0, 1]})
+    layout["hovermode"] = "closest"
+    return fig
+
+
+def confusion_heatmap(frame: pd.DataFrame) -> Figure:
+    """Counts of true × predicted labels; hover shows each row's share (recall)."""
+    share = frame.predictions / frame.groupby("true_label").predictions.transform("sum")
+    shaped = frame.assign(share=share.map(lambda v: f"{v:.1%} of the true class"))
+    fig = heatmap(
+        shaped,
+        "predicted_label",
+        "true_label",
+        "predictions",
+        "Confusion matrix (range)",
+        "predictions",
+        "share",
+    )
+    fig["data"][0]["colorscale"] = [[0, "#f4f6f8"], [1, "#3b6fb6"]]
+    fig["data"][0]["texttemplate"] = "%{z:,}"
+    fig["layout"]["xaxis"]["title"] = {"text": "predicted label"}
+    fig["layout"]["yaxis"]["title"] = {"text": "true label"}
+    return fig

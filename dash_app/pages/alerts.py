@@ -83,5 +83,5 @@ callback(
     Input("alerts-active-only", "value"),
 )(update)
 dash.register_page(
-    __name__, path="/alerts", name="Alerts", title="modelmart · Alerts", order=4, layout=layout
+    __name__, path="/alerts", name="Alerts", title="modelmart · Alerts", order=6, layout=layout
 )

@@ -204,5 +204,5 @@ callback(
     prevent_initial_call=True,
 )(download)
 dash.register_page(
-    __name__, path="/cost", name="Cost", title="modelmart · Cost", order=3, layout=layout
+    __name__, path="/cost", name="Cost", title="modelmart · Cost", order=5, layout=layout
 )

@@ -12,14 +12,14 @@ with predictions as (
 
 final as (
     select
-        prediction_id,
-        model_name,
-        model_version,
-        predicted_date,
-        entry.key as feature,
-        entry.value as feature_value
+        predictions.prediction_id,
+        predictions.model_name,
+        predictions.model_version,
+        predictions.predicted_date,
+        predictions.entry.key as feature,
+        predictions.entry.value as feature_value
     from predictions
-    where entry.value is not null
+    where predictions.entry.value is not null
 )
 
 select * from final

@@ -4,9 +4,19 @@ with confusion as (
 
 -- the classes of a day: every label that occurs as truth or as prediction
 classes as (
-    select prediction_date, model_name, model_version, true_label as class_label from confusion
+    select
+        prediction_date,
+        model_name,
+        model_version,
+        true_label as class_label
+    from confusion
     union
-    select prediction_date, model_name, model_version, predicted_label from confusion
+    select
+        prediction_date,
+        model_name,
+        model_version,
+        predicted_label
+    from confusion
 ),
 
 per_class as (

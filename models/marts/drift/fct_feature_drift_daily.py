@@ -28,9 +28,10 @@ def ks_two_sided(reference, current):
     current, method="asymp"): both inputs sorted."""
     n1, n2 = len(reference), len(current)
     both = np.concatenate([reference, current])
-    diffs = np.searchsorted(reference, both, side="right") / n1 - np.searchsorted(
-        current, both, side="right"
-    ) / n2
+    diffs = (
+        np.searchsorted(reference, both, side="right") / n1
+        - np.searchsorted(current, both, side="right") / n2
+    )
     statistic = max(float(np.clip(-diffs.min(), 0, 1)), float(diffs.max()))
     m, n = sorted([float(n1), float(n2)], reverse=True)
     pvalue = float(np.clip(stats.kstwo.sf(statistic, np.round(m * n / (m + n))), 0, 1))
@@ -68,7 +69,9 @@ def drift_rows(values, windows):
             current = np.sort(day_values.to_numpy(dtype=float))
             current_shares = shares(current, edges)
             psi = float(
-                np.sum((current_shares - reference_shares) * np.log(current_shares / reference_shares))
+                np.sum(
+                    (current_shares - reference_shares) * np.log(current_shares / reference_shares)
+                )
             )
             statistic, pvalue = ks_two_sided(reference, current)
             status = status_of(psi, pvalue)
@@ -79,8 +82,8 @@ def drift_rows(values, windows):
                     "model_version": version,
                     "feature": feature,
                     "is_reference_day": bool(window.reference_start <= day <= window.reference_end),
-                    "reference_values": int(len(reference)),
-                    "current_values": int(len(current)),
+                    "reference_values": len(reference),
+                    "current_values": len(current),
                     "psi": psi,
                     "ks_statistic": statistic,
                     "ks_pvalue": pvalue,

@@ -6,7 +6,6 @@ A Python model because the p-value needs the chi-square distribution
 Grain: prediction_date × model_name × model_version.
 """
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -50,7 +49,7 @@ def shift_rows(counts, windows):
                     "model_version": version,
                     "is_reference_day": bool(window.reference_start <= day <= window.reference_end),
                     "predictions": total,
-                    "reference_classes": int(len(reference_shares)),
+                    "reference_classes": len(reference_shares),
                     "unseen_class_predictions": unseen,
                     "chi2_statistic": statistic,
                     "p_value": pvalue,
