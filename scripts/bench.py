@@ -66,11 +66,20 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[flo
     return seconds, peak / 2**20, output
 
 
-def generate(out: Path, calls: int, days: int, end: dt.date, seed: int, prefix: str = "") -> float:
+def generate(
+    out: Path,
+    calls: int,
+    days: int,
+    end: dt.date,
+    seed: int,
+    prefix: str = "",
+    predictions: int | None = None,
+) -> float:
+    per_day = (predictions // 90) if predictions else calls // 630
     code = (
         "import datetime, pathlib; from modelmart.demo_data import DemoConfig, generate; "
         f"generate(pathlib.Path({str(out)!r}), DemoConfig(days={days}, llm_calls_per_day={calls // 90}, "
-        f"predictions_per_day={calls // 630}, seed={seed}, end_date=datetime.date.fromisoformat({end.isoformat()!r}), "
+        f"predictions_per_day={per_day}, seed={seed}, end_date=datetime.date.fromisoformat({end.isoformat()!r}), "
         f"id_prefix={prefix!r}))"
     )
     seconds, _, _ = run_measured([PY, "-c", code])
@@ -246,6 +255,60 @@ def bench_scale(calls: int, workdir: Path, sqlite_rows: int) -> dict:
     return result
 
 
+DRIFT_MODELS = (
+    "int_prediction_features",
+    "int_drift_reference_windows",
+    "fct_feature_drift_daily",
+    "fct_label_shift_daily",
+    "fct_calibration_bins_daily",
+    "fct_calibration_daily",
+    "fct_confusion_matrix_daily",
+    "fct_classification_daily",
+    "fct_drift_status_daily",
+)
+
+
+def bench_drift(predictions: int, workdir: Path) -> dict:
+    """Drift's share of a full build at `predictions` predictions × 5 features × 90 days."""
+    scale_dir = workdir / f"drift-{predictions}"
+    shutil.rmtree(scale_dir, ignore_errors=True)
+    home = scale_dir / "home"
+    env = {**os.environ, "MODELMART_HOME": str(home)}
+    print(f"\n== drift: {predictions:,} predictions × 5 features × 90 days", flush=True)
+    generate(scale_dir / "input", 90_000, 90, END, seed=21, predictions=predictions)
+    run_measured([*CLI, "ingest", str(scale_dir / "input")], env)
+    build_s, build_mem, _ = run_measured([*CLI, "build", "--full-refresh", "--quiet"], env)
+    results = json.loads((home / "build" / "target" / "run_results.json").read_text())
+    times: dict[str, float] = {}
+    for node in results["results"]:
+        name = node["unique_id"].split(".")[-1]
+        if node["unique_id"].startswith("model."):
+            times[name] = node.get("execution_time") or 0.0
+    drift_s = sum(times.get(name, 0.0) for name in DRIFT_MODELS)
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    stored = con.execute("select count(*) from staging.stg_landing__predictions").fetchone()[0]
+    feature_days = con.execute("select count(*) from marts.fct_feature_drift_daily").fetchone()[0]
+    con.close()
+    shutil.rmtree(scale_dir / "input", ignore_errors=True)
+    result = {
+        "predictions": int(stored),
+        "feature_days": int(feature_days),
+        "full_build_s": round(build_s, 2),
+        "full_build_peak_mib": round(build_mem),
+        "models_s": round(sum(times.values()), 2),
+        "drift_models_s": round(drift_s, 2),
+        "drift_by_model_s": {name: round(times.get(name, 0.0), 2) for name in DRIFT_MODELS},
+        "drift_share_of_models": round(drift_s / max(sum(times.values()), 1e-9), 3),
+        "drift_share_of_build": round(drift_s / build_s, 3),
+    }
+    print(
+        f"   full build {build_s:.1f}s (peak {build_mem:.0f} MiB); drift models {drift_s:.1f}s = "
+        f"{result['drift_share_of_build']:.0%} of the build, {result['drift_share_of_models']:.0%} of model time",
+        flush=True,
+    )
+    return result
+
+
 def table(results: list[dict]) -> str:
     lines = [
         "| LLM calls (+ other streams) | ingest rows/s (peak MiB) | naive SQLite rows/s | ingest ÷ SQLite (target ≥ 50) "
@@ -282,6 +345,12 @@ def main() -> None:
         "--sqlite-rows", type=int, default=200_000, help="LLM calls logged the naive way"
     )
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    parser.add_argument(
+        "--drift-predictions",
+        type=int,
+        default=5_000_000,
+        help="predictions for the drift run (0 skips it)",
+    )
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(
@@ -289,10 +358,14 @@ def main() -> None:
         f"duckdb {duckdb.__version__}",
         flush=True,
     )
-    results = [bench_scale(int(s), args.workdir, args.sqlite_rows) for s in args.scales.split(",")]
-    print("\n" + table(results))
+    results = [
+        bench_scale(int(s), args.workdir, args.sqlite_rows) for s in args.scales.split(",") if s
+    ]
+    drift = bench_drift(args.drift_predictions, args.workdir) if args.drift_predictions else None
+    if results:
+        print("\n" + table(results))
     if args.out:
-        args.out.write_text(json.dumps(results, indent=1))
+        args.out.write_text(json.dumps({"scales": results, "drift": drift}, indent=1))
 
 
 if __name__ == "__main__":

@@ -109,6 +109,11 @@ def test_every_page_renders_without_console_errors(served, page):
         page.wait_for_load_state("networkidle")
         assert page.locator("#banner").inner_text().startswith(("Data published", "Stale"))
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        if name == "quality":  # per-segment quality sits under the accuracy chart
+            bars = page.locator("#quality-segments-chart .xtick text").evaluate_all(
+                "els => els.map(e => e.textContent)"
+            )
+            assert {"web", "mobile"} <= set(bars)
     nav = page.locator(".nav-link").all_inner_texts()
     assert nav == [
         "Overview",
