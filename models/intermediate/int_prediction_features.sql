@@ -1,7 +1,9 @@
--- one row per prediction × numeric feature (non-numeric values dropped)
+-- one row per prediction × numeric feature (non-numeric values dropped); a table:
+-- the drift model reads it one version × feature at a time
+{{ config(materialized='table') }}
+
 with predictions as (
     select
-        prediction_id,
         model_name,
         model_version,
         predicted_date,
@@ -12,7 +14,6 @@ with predictions as (
 
 final as (
     select
-        predictions.prediction_id,
         predictions.model_name,
         predictions.model_version,
         predictions.predicted_date,

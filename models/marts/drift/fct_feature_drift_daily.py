@@ -47,72 +47,89 @@ def status_of(psi, pvalue):
     return "ok"
 
 
-def drift_rows(values, windows):
-    """values: model_name, model_version, feature, predicted_date, feature_value."""
+def group_rows(name, version, feature, dates, data, window):
+    """Rows for one version × feature. dates (datetime64[D]) and data are sorted by
+    date, then value, so each day's slice is already sorted."""
     rows = []
-    windows = windows.set_index(["model_name", "model_version"])
-    for (name, version, feature), group in values.groupby(
-        ["model_name", "model_version", "feature"], sort=True
-    ):
-        if (name, version) not in windows.index:
-            continue
-        window = windows.loc[(name, version)]
-        dates = group["predicted_date"].to_numpy()
-        data = group["feature_value"].to_numpy(dtype=float)
-        in_reference = (dates >= window.reference_start) & (dates <= window.reference_end)
-        reference = np.sort(data[in_reference])
-        if len(reference) == 0:
-            continue  # no reference values for this feature: nothing to compare with
-        edges = np.unique(np.percentile(reference, DECILES))
-        reference_shares = shares(reference, edges)
-        for day, day_values in group.groupby("predicted_date", sort=True)["feature_value"]:
-            current = np.sort(day_values.to_numpy(dtype=float))
-            current_shares = shares(current, edges)
-            psi = float(
-                np.sum(
-                    (current_shares - reference_shares) * np.log(current_shares / reference_shares)
-                )
-            )
-            statistic, pvalue = ks_two_sided(reference, current)
-            status = status_of(psi, pvalue)
-            rows.append(
-                {
-                    "prediction_date": day,
-                    "model_name": name,
-                    "model_version": version,
-                    "feature": feature,
-                    "is_reference_day": bool(window.reference_start <= day <= window.reference_end),
-                    "reference_values": len(reference),
-                    "current_values": len(current),
-                    "psi": psi,
-                    "ks_statistic": statistic,
-                    "ks_pvalue": pvalue,
-                    "status": status,
-                    "status_level": LEVEL[status],
-                }
-            )
-    columns = [
-        "prediction_date", "model_name", "model_version", "feature", "is_reference_day",
-        "reference_values", "current_values", "psi", "ks_statistic", "ks_pvalue", "status",
-        "status_level",
-    ]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
+    start, end = (
+        np.datetime64(window.reference_start, "D"),
+        np.datetime64(window.reference_end, "D"),
+    )
+    in_reference = (dates >= start) & (dates <= end)
+    reference = np.sort(data[in_reference])
+    if len(reference) == 0:
+        return rows  # no reference values for this feature: nothing to compare with
+    edges = np.unique(np.percentile(reference, DECILES))
+    reference_shares = shares(reference, edges)
+    days, first = np.unique(dates, return_index=True)
+    bounds = [*first[1:], len(dates)]
+    for day, lo, hi in zip(days, first, bounds, strict=True):
+        current = data[lo:hi]
+        current_shares = shares(current, edges)
+        psi = float(
+            np.sum((current_shares - reference_shares) * np.log(current_shares / reference_shares))
+        )
+        statistic, pvalue = ks_two_sided(reference, current)
+        status = status_of(psi, pvalue)
+        rows.append(
+            {
+                "prediction_date": day.astype("datetime64[D]").item(),
+                "model_name": name,
+                "model_version": version,
+                "feature": feature,
+                "is_reference_day": bool(start <= day <= end),
+                "reference_values": len(reference),
+                "current_values": len(current),
+                "psi": psi,
+                "ks_statistic": statistic,
+                "ks_pvalue": pvalue,
+                "status": status,
+                "status_level": LEVEL[status],
+            }
+        )
+    return rows
+
+
+COLUMNS = [
+    "prediction_date", "model_name", "model_version", "feature", "is_reference_day",
+    "reference_values", "current_values", "psi", "ks_statistic", "ks_pvalue", "status",
+    "status_level",
+]  # fmt: skip
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    import duckdb
+
     windows = dbt.ref("int_drift_reference_windows").df()
-    values = (
-        dbt.ref("int_prediction_features")
-        .project("model_name, model_version, feature, predicted_date, feature_value")
-        .order("model_name, model_version, feature, predicted_date")
-        .df()
-    )
-    for frame in (values,):
-        frame["predicted_date"] = pd.to_datetime(frame["predicted_date"]).dt.date
     for column in ("reference_start", "reference_end"):
         windows[column] = pd.to_datetime(windows[column]).dt.date
-    out = drift_rows(values, windows)
+    windows = windows.set_index(["model_name", "model_version"])
+    values = dbt.ref("int_prediction_features")
+    groups = values.aggregate(
+        "model_name, model_version, feature", "model_name, model_version, feature"
+    )
+    rows = []
+    # one version × feature at a time: memory stays at one group's values, and
+    # the values arrive sorted from DuckDB
+    for name, version, feature in sorted(groups.fetchall()):
+        if (name, version) not in windows.index:
+            continue
+        column = duckdb.ColumnExpression
+        group = (
+            values.filter(
+                (column("model_name") == duckdb.ConstantExpression(name))
+                & (column("model_version") == duckdb.ConstantExpression(version))
+                & (column("feature") == duckdb.ConstantExpression(feature))
+            )
+            .order("predicted_date, feature_value")
+            .project("predicted_date, feature_value")
+            .fetchnumpy()
+        )
+        dates = np.asarray(group["predicted_date"]).astype("datetime64[D]")
+        data = np.asarray(group["feature_value"], dtype=float)
+        rows.extend(group_rows(name, version, feature, dates, data, windows.loc[(name, version)]))
+    out = pd.DataFrame(rows, columns=COLUMNS)
     out["reference_values"] = out["reference_values"].astype("int64")
     out["current_values"] = out["current_values"].astype("int64")
     out["status_level"] = out["status_level"].astype("int32")
