@@ -41,6 +41,8 @@ PAGES = {
     "/": ("ov-body", ["provider"], {}),
     "/operations": ("ops-body", ["provider", "model", "team"], {"ops-percentile.value": "p95"}),
     "/quality": ("quality-body", ["version"], {}),
+    "/drift": ("drift-body", ["version"], {}),
+    "/calibration": ("calibration-body", ["version"], {}),
     "/cost": ("cost-body", ["provider", "model", "team"], {"cost-by.value": "provider"}),
     "/alerts": (
         "alerts-body",
