@@ -132,7 +132,9 @@ def _date(value: object) -> dt.date | None:
 
 def freshness(reader: SnapshotReader) -> dict:
     """Publish time of the snapshot and the newest date of each kind of data."""
-    snapshot = reader.snapshot()
+    # the key of the snapshot queried (not a fresh stat of the published file): when a
+    # publish lands in between, the next tick sees a new key and refreshes again
+    snapshot = reader.current_snapshot()
     row = reader.query(
         """
         select

@@ -9,14 +9,17 @@ The builder publishes by replacing ``$MODELMART_HOME/warehouse.duckdb`` with
   path is open, a new ``connect`` to the same path returns the *old* instance, so
   a replaced file would never be seen under steady traffic.
 
-So each published snapshot (identified by inode and mtime) is opened through its
-own hard link ``<home>/.serve/warehouse-<inode>-<mtime>.duckdb``: a new path per
-snapshot, hence a new instance, while requests already running on the old one
-finish undisturbed. Requests get a cursor of the current snapshot's connection
-(cheap: ~0.3 ms, against ~17 ms for a fresh connect). Links of retired snapshots
-are removed when a newer one is linked; their connections are closed after a
-grace period. The reader re-creates its state after a fork
-(gunicorn workers), since DuckDB connections must not cross a fork.
+So each snapshot is opened through a hard link private to this process,
+``<home>/.serve/open-<pid>-<n>.duckdb``: a new path per open, hence a new
+instance, while requests already running on the old one finish undisturbed. The
+link is made first and then stat-ed, so the snapshot key (inode and mtime)
+always describes the file actually opened, even when a publish lands in between;
+it is removed as soon as the connection is open (the open file stays readable),
+so no other process or thread can delete a link another is about to open.
+Requests get a cursor of the current snapshot's connection (cheap: ~0.3 ms,
+against ~17 ms for a fresh connect). Connections of retired snapshots are closed
+after a grace period. The reader re-creates its state after a fork (gunicorn
+workers), since DuckDB connections must not cross a fork.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class SnapshotReader:
         self._current: _Open | None = None
         self._retired: list[_Open] = []
         self._cache: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+        self._opened = 0  # links made by this process: each open gets a fresh path
 
     def snapshot(self) -> Snapshot:
         try:
@@ -123,53 +127,79 @@ class SnapshotReader:
 
     # ------------------------------------------------------------------ internals
 
+    def current_snapshot(self) -> Snapshot:
+        """The snapshot the next query will read (opening it if it is new)."""
+        return self._acquire().snapshot
+
     def _acquire(self) -> _Open:
-        snapshot = self.snapshot()
+        published = self.snapshot()
         with self._lock:
             if os.getpid() != self._pid:
                 # a forked child inherits the parent's objects but must not use them
                 self._pid, self._current, self._retired = os.getpid(), None, []
                 self._cache = OrderedDict()
-            if self._current is None or self._current.snapshot.key != snapshot.key:
-                self._cache.clear()
-                opened = self._open(snapshot)
-                if self._current is not None:
-                    self._current.retired_at = time.monotonic()
-                    self._retired.append(self._current)
-                self._current = opened
+            if self._current is None or self._current.snapshot.key != published.key:
+                opened = self._open()
+                if self._current is None or opened.snapshot.key != self._current.snapshot.key:
+                    self._cache.clear()
+                    if self._current is not None:
+                        self._current.retired_at = time.monotonic()
+                        self._retired.append(self._current)
+                    self._current = opened
+                else:  # replaced and replaced back between two stats: nothing new
+                    self._drop(opened)
             self._reap()
             return self._current
 
-    def _open(self, snapshot: Snapshot) -> _Open:
-        path = self._link(snapshot)
+    def _open(self) -> _Open:
         # the app's queries are small: one DuckDB thread each answers them faster than
         # a pool, and leaves the other cores to concurrent requests and the builder
-        connection = duckdb.connect(str(path), read_only=True, config={"threads": 1})
-        return _Open(snapshot=snapshot, path=path, connection=connection)
+        config = {"threads": 1}
+        link = self._private_link()
+        if link is None:
+            # read-only home or a filesystem without hard links: open the file itself
+            # (new snapshots are then seen once no request holds the old one)
+            snapshot = self.snapshot()
+            connection = duckdb.connect(str(self.warehouse), read_only=True, config=config)
+            return _Open(snapshot=snapshot, path=self.warehouse, connection=connection)
+        try:
+            st = os.stat(link)
+            snapshot = Snapshot(key=f"{st.st_ino}-{st.st_mtime_ns}", published_at=st.st_mtime)
+            connection = duckdb.connect(str(link), read_only=True, config=config)
+        finally:
+            link.unlink(missing_ok=True)
+        return _Open(snapshot=snapshot, path=link, connection=connection)
 
-    def _link(self, snapshot: Snapshot) -> Path:
+    def _private_link(self) -> Path | None:
+        """Hard-link the file published right now under a name no one else uses."""
         try:
             self.link_dir.mkdir(parents=True, exist_ok=True)
-            path = self.link_dir / f"warehouse-{snapshot.key}.duckdb"
-            if not path.exists():
-                try:
-                    os.link(self.warehouse, path)
-                except FileExistsError:  # another worker linked it first
-                    pass
-            if os.stat(path).st_ino == int(snapshot.key.split("-")[0]):
-                # links of older snapshots: unlinking a file other workers still
-                # read is harmless (their open handles keep it), and no new
-                # request will ask for an old snapshot
-                for old in self.link_dir.glob("warehouse-*.duckdb"):
-                    if old != path:
-                        with contextlib.suppress(OSError):
-                            old.unlink()
-                return path
         except OSError:
-            pass
-        # read-only home or a filesystem without hard links: open the file itself
-        # (new snapshots are then seen once no request holds the old one)
-        return self.warehouse
+            return None
+        self._remove_orphan_links()
+        self._opened += 1
+        link = self.link_dir / f"open-{os.getpid()}-{self._opened}.duckdb"
+        link.unlink(missing_ok=True)  # a leftover of a crashed process that had our pid
+        try:
+            os.link(self.warehouse, link)
+        except FileNotFoundError:
+            raise NoWarehouse(
+                f"no warehouse published at {self.warehouse}: run `modelmart build`"
+            ) from None
+        except OSError:
+            return None
+        return link
+
+    def _remove_orphan_links(self) -> None:
+        # a process killed between link and unlink leaves its link behind; it pins a
+        # whole old snapshot on disk, so whoever opens next removes it
+        for path in self.link_dir.glob("*.duckdb"):
+            parts = path.stem.split("-")
+            if len(parts) == 3 and parts[0] == "open" and parts[1].isdigit():
+                if _alive(int(parts[1])):
+                    continue
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def _reap(self) -> None:
         now = time.monotonic()
@@ -184,3 +214,13 @@ class SnapshotReader:
     def _drop(self, item: _Open) -> None:
         with contextlib.suppress(duckdb.Error):
             item.connection.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
