@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,15 @@ CALL_HEADER = (
     "event_id,session_id,provider,model,created_at,response_time_ms,tokens_input,"
     "tokens_output,tokens_cached_input,status,team,use_case"
 )
+
+# the required fields of one prediction, for tests that vary the rest
+PREDICTION = {
+    "model_name": "churn",
+    "model_version": "v1",
+    "predicted_at": "2026-03-01T10:00:00Z",
+    "predicted_label": "stay",
+    "score": 0.7,
+}
 
 
 def stored(home: Path, stream: str) -> pd.DataFrame:
@@ -155,13 +165,7 @@ def test_duplicates_and_conflicts_within_a_file_and_against_stored_rows(tmp_path
 
 def test_jsonl_features_and_malformed_lines(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    base = {
-        "model_name": "churn",
-        "model_version": "v1",
-        "predicted_at": "2026-03-01T10:00:00Z",
-        "predicted_label": "stay",
-        "score": 0.7,
-    }
+    base = PREDICTION
     lines = [
         json.dumps({**base, "event_id": "p1", "features": {"tenure": 3, "spend": 10.5}}),
         json.dumps(
@@ -415,6 +419,8 @@ def test_recovery_removes_uncommitted_batches(tmp_path: Path) -> None:
     (paths.manifests / "labels" / f"{orphan}.json").write_text(json.dumps({"status": "ingested"}))
     (paths.quarantine / "labels" / f"{orphan}.parquet").write_bytes(b"partial")
     (paths.landing / "labels" / f"{orphan}.parquet.tmp").write_bytes(b"partial")
+    # a crash between the quarantine rename and the manifest rename: no manifest at all
+    (paths.quarantine / "labels" / "000000000003-labels.parquet").write_bytes(b"partial")
     result = ingest_records(
         "labels",
         [{"event_id": "l2", "target_event_id": "t", "label": "b", "labeled_at": "2026-03-02"}],
@@ -422,4 +428,158 @@ def test_recovery_removes_uncommitted_batches(tmp_path: Path) -> None:
     )
     assert result.batch_seq == 2  # the uncommitted number is reused
     assert not (paths.landing / "labels" / f"{orphan}.parquet.tmp").exists()
+    assert list((paths.quarantine / "labels").iterdir()) == []
     assert sorted(stored(home, "labels").event_id) == ["l1", "l2"]
+
+
+def test_timestamps_without_offset_are_utc_whatever_the_host_zone(tmp_path: Path) -> None:
+    """The contract takes an offset-less timestamp as UTC; DuckDB would read it in
+    the session zone, which follows the host's TZ: ingest in New York to prove it."""
+    home = tmp_path / "home"
+    path = write(
+        tmp_path / "calls.csv",
+        CALL_HEADER + "\nz1,s,o,m,2026-03-01 00:30,1,1,1,0,ok,,"
+        "\nz2,s,o,m,2026-03-01T23:30:00-02:00,1,1,1,0,ok,,\n",
+    )
+    code = (
+        "import datetime as dt, sys\n"
+        "from modelmart.ingest import ingest_file, ingest_records\n"
+        "ingest_file(sys.argv[1], 'llm_calls', sys.argv[2])\n"
+        "ingest_records('llm_calls', [dict(event_id='z3', session_id='s', provider='o', model='m', "
+        "created_at=dt.datetime(2026, 3, 1, 0, 30), response_time_ms=1, tokens_input=1, "
+        "tokens_output=1)], sys.argv[2])\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(path), str(home)],
+        check=True,
+        env={**os.environ, "TZ": "America/New_York"},
+    )
+    rows = stored(home, "llm_calls").set_index("event_id").created_at
+    assert rows.to_dict() == {
+        "z1": pd.Timestamp("2026-03-01 00:30"),
+        "z2": pd.Timestamp("2026-03-02 01:30"),
+        "z3": pd.Timestamp("2026-03-01 00:30"),
+    }
+
+
+def test_parquet_corrupt_past_its_footer_is_rejected_and_the_next_file_still_lands(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    inbox = tmp_path / "inbox" / "llm_calls"
+    inbox.mkdir(parents=True)
+    n = 5000
+    table = pa.table(
+        {
+            "event_id": [f"c{i}" for i in range(n)],
+            "session_id": ["s"] * n,
+            "provider": ["o"] * n,
+            "model": ["m"] * n,
+            "created_at": pa.array([dt.datetime(2026, 3, 1)] * n, pa.timestamp("us")),
+            "response_time_ms": [float(i) for i in range(n)],
+            "tokens_input": [i for i in range(n)],
+            "tokens_output": [1] * n,
+        }
+    )
+    pq.write_table(table, inbox / "a_corrupt.parquet", compression="snappy")
+    data = bytearray((inbox / "a_corrupt.parquet").read_bytes())
+    # overwrite data pages, keep the footer (and its length and magic) intact
+    footer_len = int.from_bytes(data[-8:-4], "little")
+    for i in range(8, len(data) - footer_len - 8, 7):
+        data[i] = 0xFF
+    (inbox / "a_corrupt.parquet").write_bytes(bytes(data))
+    # a UBIGINT beyond BIGINT's range is a wrong value in its row, not a crash
+    big = pa.table(
+        {
+            **{name: table.column(name).slice(0, 2) for name in table.column_names},
+            "tokens_input": pa.array([1, 2**63 + 5], pa.uint64()),
+        }
+    )
+    pq.write_table(big, inbox / "b_big.parquet")
+    cli = [sys.executable, "-m", "modelmart.cli", "--home", str(home)]
+    run = subprocess.run(
+        [*cli, "ingest", str(tmp_path / "inbox")], capture_output=True, text=True, check=False
+    )
+    assert "Traceback" not in run.stdout + run.stderr, run.stderr
+    assert run.returncode == 1
+    assert f"REJECTED {inbox / 'a_corrupt.parquet'}: cannot be read as PARQUET" in run.stdout
+    assert "read=2 stored=1 duplicate=0 quarantined=1" in run.stdout
+    assert stored(home, "llm_calls").event_id.tolist() == ["c0"]
+    bad = quarantined(home, "llm_calls").iloc[0]
+    assert (bad.source_row, bad.reason, bad.column_name) == (2, "wrong_type", "tokens_input")
+    assert not list(get_paths(home).landing.glob("*/*.tmp"))
+
+
+def test_features_with_the_same_content_are_duplicates_and_only_numbers_pass(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    base = PREDICTION
+    first = ingest_records(
+        "predictions", [{**base, "event_id": "f1", "features": {"a": 1, "b": 2}}], home
+    )
+    assert first.stored == 1
+    again = ingest_records(
+        "predictions",
+        [
+            {**base, "event_id": "f1", "features": {"b": 2, "a": 1}},  # other key order
+            {**base, "event_id": "f1", "features": {"a": 1.0, "b": 2.0}},  # 1.0 for 1
+            {**base, "event_id": "f1", "features": {"a": 1.5, "b": 2}},  # really different
+            {**base, "event_id": "f2", "features": {"a": "1.5"}},  # a string, not a number
+            {**base, "event_id": "f3", "features": {"a": True}},
+        ],
+        home,
+    )
+    assert_balanced(again)
+    assert (again.stored, again.duplicates, again.quarantined) == (0, 2, 3)
+    reasons = {
+        (int(r.source_row), r.reason, r.column_name)
+        for r in quarantined(home, "predictions").itertuples()
+    }
+    assert reasons == {
+        (3, "conflict", "event_id"),
+        (4, "wrong_type", "features"),
+        (5, "wrong_type", "features"),
+    }
+    # the same event from Parquet (a map: values are doubles) is a duplicate as well
+    path = tmp_path / "predictions" / "f.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(
+        pa.table(
+            {
+                "event_id": ["f1"],
+                **{k: [v] for k, v in base.items() if k != "predicted_at"},
+                "predicted_at": pa.array([dt.datetime(2026, 3, 1, 10)], pa.timestamp("us")),
+                "features": pa.array(
+                    [[("b", 2.0), ("a", 1.0)]], pa.map_(pa.string(), pa.float64())
+                ),
+            }
+        ),
+        path,
+    )
+    assert ingest_file(path, "predictions", home).duplicates == 1
+
+
+def test_csv_row_numbers_count_blank_lines_and_quoted_newlines(tmp_path: Path) -> None:
+    """Row n is the n-th record after the header as a text editor shows the file
+    (blank lines keep their number; a quoted newline does not start a record)."""
+    home = tmp_path / "home"
+    path = write(
+        tmp_path / "labels.csv",
+        "event_id,target_event_id,label,labeled_at\n"
+        "e1,t,a,2026-01-01\n"
+        "\n"
+        "e2,t,a,2026-01-01,extra\n"
+        "e3,t,a,2026-01-01\n"
+        '"e4\nx",t,a,2026-01-01\n'
+        "e5,t,a\n",
+    )
+    result = ingest_file(path, "labels", home)
+    assert_balanced(result)
+    rows = stored(home, "labels")
+    assert dict(zip(rows.event_id, rows._source_row, strict=True)) == {"e1": 1, "e3": 4, "e4\nx": 5}
+    bad = quarantined(home, "labels")
+    assert [(int(r.source_row), r.reason) for r in bad.itertuples()] == [
+        (3, "malformed_csv_row"),
+        (6, "malformed_csv_row"),
+    ]

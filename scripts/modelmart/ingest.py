@@ -15,10 +15,12 @@ Design (see README, "Architecture"):
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import itertools
 import json
 import math
+import mmap
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -145,6 +147,11 @@ def _recover(paths: Paths) -> None:
             if info.get("status") == "ingested" and not landing.exists():
                 (paths.quarantine / stream / landing.name).unlink(missing_ok=True)
                 manifest.unlink()
+        # a crash between the quarantine and the manifest rename leaves a quarantine
+        # file whose batch never landed: its rows belong to a file that is not in
+        for quarantine in (paths.quarantine / stream).glob("*.parquet"):
+            if not (paths.landing / stream / quarantine.name).exists():
+                quarantine.unlink()
 
 
 def _next_seq(paths: Paths) -> int:
@@ -174,6 +181,21 @@ def _check_columns(stream: Stream, present: Iterable[str], source: str) -> None:
         raise RejectedFile(
             f"missing required column(s) {', '.join(missing)} for stream {stream.name}"
         )
+
+
+def _blank_records(path: Path) -> set[int]:
+    """Data-row numbers of blank lines in a CSV file (header = row 0)."""
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return set()
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            # the common case, no blank line at all, costs one scan at memory speed
+            if data.find(b"\n\n") < 0 and data.find(b"\n\r\n") < 0:
+                return set()
+    # rare: let a real CSV parser say which records are blank (quoted newlines
+    # are not blank lines)
+    with open(path, newline="", encoding="utf-8") as text:
+        return {i for i, record in enumerate(csv.reader(text)) if i and not record}
 
 
 def _check_utf8(path: Path) -> None:
@@ -214,9 +236,12 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> lis
     good = con.execute("select count(*) from raw_in").fetchall()[0][0]
     # Data rows are numbered 1.. in file order (header excluded); rejected lines
     # keep their number, so good rows take the numbers that remain.
+    # DuckDB numbers records counting blank lines (which it skips), so those
+    # numbers are taken too: a row is its record's place after the header
     bad_rows = {int(line) - 1 for line, _, _ in rejects}
+    skipped = bad_rows | _blank_records(path)
     numbers = np.setdiff1d(
-        np.arange(1, good + len(bad_rows) + 1), np.fromiter(bad_rows, int, len(bad_rows))
+        np.arange(1, good + len(skipped) + 1), np.fromiter(skipped, int, len(skipped))
     )
     con.register("row_numbers", pa.table({"_source_row": numbers[:good]}))
     _project(con, stream, present, "raw_in")
@@ -407,7 +432,8 @@ def _typed_expr(c: Column, source_type: str) -> str:
         return f"try_cast({raw} as double)" if text or numeric else "cast(null as double)"
     if c.kind == "integer":
         if source_type in _INTEGER_TYPES:
-            return f"cast({raw} as bigint)"
+            # try_: a UBIGINT beyond the BIGINT range is a wrong value of that row
+            return f"try_cast({raw} as bigint)"
         if not (text or numeric):
             return "cast(null as bigint)"
         as_double = f"try_cast({raw} as double)"
@@ -418,12 +444,22 @@ def _typed_expr(c: Column, source_type: str) -> str:
     if c.kind == "features":
         text_json = raw if text else f"to_json({raw})::varchar"
         as_map = f"try_cast({text_json}::json as map(varchar, double))"
+        # every value a JSON number (not "1.5", not true, not null) and finite
+        numbers_only = (
+            f"list_bool_and(list_transform(map_values(try_cast({text_json}::json as "
+            "map(varchar, json))), lambda v: json_type(v) in ('BIGINT', 'UBIGINT', 'DOUBLE'))) "
+            "is not false"
+        )
+        # stored canonically (keys sorted, numbers as doubles), so the same features
+        # sent in another key order, as 1 or 1.0, or from another format are the same
+        # content: a duplicate, not a conflict
+        canonical = f"to_json(map_from_entries(list_sort(map_entries({as_map}))))::varchar"
         return (
             f"case when json_valid({text_json}) and json_type({text_json}::json) = 'OBJECT' "
-            f"and {as_map} is not null "
+            f"and {as_map} is not null and {numbers_only} "
             f"and list_bool_and(list_transform(map_values({as_map}), "
             f"lambda v: v is not null and isfinite(v))) is not false "
-            f"then json({text_json})::varchar end"
+            f"then {canonical} end"
         )
     return raw if text else f"cast({raw} as varchar)"
 
@@ -687,9 +723,12 @@ def _reject(paths: Paths, stream: str, source: str, message: str) -> FileResult:
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
-    # Without the ICU extension (not installable offline) DuckDB renders and
-    # parses TIMESTAMPTZ in UTC, which is exactly the contract's convention.
-    return duckdb.connect()
+    # The contract takes a timestamp without an offset as UTC. DuckDB parses such
+    # text in the session time zone, which with ICU loaded is the host's: pin it.
+    # (a SET after connect: ICU is built in but not yet loaded while connect reads its config)
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    return con
 
 
 def ingest_file(path: Path, stream: str, home: str | os.PathLike[str] | None = None) -> FileResult:
@@ -719,7 +758,14 @@ def ingest_file(path: Path, stream: str, home: str | os.PathLike[str] | None = N
             except duckdb.Error as exc:
                 first = str(exc).strip().splitlines()[0]
                 return _reject(paths, stream, source, f"cannot be read as {fmt.upper()}: {first}")
-            return _land(con, paths, CONTRACT[stream], source, problems)
+            try:
+                return _land(con, paths, CONTRACT[stream], source, problems)
+            except duckdb.Error as exc:
+                # readers are lazy (a Parquet footer can be fine and its pages corrupt):
+                # what fails while the rows are read still rejects the file whole
+                _recover(paths)  # drops the batch's uncommitted temp files
+                first = str(exc).strip().splitlines()[0]
+                return _reject(paths, stream, source, f"cannot be read as {fmt.upper()}: {first}")
         finally:
             con.close()
 
