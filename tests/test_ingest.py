@@ -583,3 +583,12 @@ def test_csv_row_numbers_count_blank_lines_and_quoted_newlines(tmp_path: Path) -
         (3, "malformed_csv_row"),
         (6, "malformed_csv_row"),
     ]
+
+
+def test_jsonl_with_a_byte_order_mark_reads_its_first_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    line = json.dumps({**PREDICTION, "event_id": "bom1"})
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + line.encode() + b"\n")
+    result = ingest_file(path, "predictions", home)
+    assert (result.read, result.stored, result.quarantined) == (1, 1, 0)
