@@ -1,6 +1,6 @@
 with source as (
     select * from {{ source('landing', 'llm_calls') }}
-    where _batch_seq <= {{ var('max_batch_seq') }}
+    where _batch_seq <= {{ env_var('MODELMART_MAX_BATCH_SEQ', '999999999999') }}
 ),
 
 renamed as (

@@ -138,6 +138,9 @@ def run_dbt(args: list[str], paths: Paths, max_batch_seq: int) -> tuple[bool, li
 
     os.environ["MODELMART_HOME"] = str(paths.home)
     os.environ["MODELMART_BUILD_DB"] = str(paths.build_db)
+    # the batch freeze goes in as an env var: dbt re-parses only the staging models
+    # that read it, where a changed --vars would re-parse the whole project
+    os.environ["MODELMART_MAX_BATCH_SEQ"] = str(max_batch_seq)
     # dbt's own artifacts stay under MODELMART_HOME, not in the checkout
     os.environ["DBT_TARGET_PATH"] = str(paths.build_dir / "target")
     os.environ["DBT_LOG_PATH"] = str(paths.logs)
@@ -148,8 +151,6 @@ def run_dbt(args: list[str], paths: Paths, max_batch_seq: int) -> tuple[bool, li
         str(project_dir()),
         "--profiles-dir",
         str(project_dir()),
-        "--vars",
-        json.dumps({"max_batch_seq": max_batch_seq}),
         "--quiet" if os.environ.get("MODELMART_QUIET_DBT") else "--no-quiet",
     ]
     result = dbtRunner().invoke(full_args)

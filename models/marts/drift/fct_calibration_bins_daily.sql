@@ -1,11 +1,26 @@
--- reliability bins: [0, 0.1], (0.1, 0.2] … (0.9, 1] over labeled predictions
-with labeled as (
+-- reliability bins: [0, 0.1], (0.1, 0.2] … (0.9, 1] over labeled predictions;
+-- incremental: a day is re-aggregated when it gets predictions or winning labels
+-- refs used only in incremental runs:
+-- depends_on: {{ ref('stg_landing__labels') }}
+-- depends_on: {{ ref('stg_landing__predictions') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='prediction_date') }}
+{%- set watermark = modelmart.built_watermark() %}
+
+with
+{% if is_incremental() %}
+    changed_dates as (
+        {{ modelmart.changed_prediction_dates(watermark) }}
+    ),
+{% endif %}
+
+labeled as (
     select
         predicted_date,
         model_name,
         model_version,
         score,
         case when is_correct then 1.0 else 0.0 end as correct_value,
+        case when label_batch_seq > batch_seq then label_batch_seq else batch_seq end as row_batch_seq,
         case
             when score <= 0.1 then 1
             when score <= 0.2 then 2
@@ -19,7 +34,11 @@ with labeled as (
             else 10
         end as score_bin
     from {{ ref('int_predictions_labeled') }}
-    where is_labeled
+    where
+        is_labeled
+    {% if is_incremental() %}
+        and predicted_date in (select changed_dates.prediction_date from changed_dates)
+    {% endif %}
 ),
 
 final as (
@@ -32,7 +51,8 @@ final as (
         cast(score_bin as double precision) / 10 as bin_upper,
         cast(count(*) as bigint) as labeled,
         avg(score) as mean_score,
-        avg(correct_value) as accuracy
+        avg(correct_value) as accuracy,
+        max(row_batch_seq) as source_batch_seq
     from labeled
     group by predicted_date, model_name, model_version, score_bin
 )

@@ -1,5 +1,21 @@
-with bins as (
+-- refs used only in incremental runs:
+-- depends_on: {{ ref('stg_landing__labels') }}
+-- depends_on: {{ ref('stg_landing__predictions') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='prediction_date') }}
+{%- set watermark = modelmart.built_watermark() %}
+
+with
+{% if is_incremental() %}
+    changed_dates as (
+        {{ modelmart.changed_prediction_dates(watermark) }}
+    ),
+{% endif %}
+
+bins as (
     select * from {{ ref('fct_calibration_bins_daily') }}
+    {% if is_incremental() %}
+        where prediction_date in (select changed_dates.prediction_date from changed_dates)
+    {% endif %}
 ),
 
 labeled as (
@@ -8,9 +24,14 @@ labeled as (
         model_name,
         model_version,
         score,
-        case when is_correct then 1.0 else 0.0 end as correct_value
+        case when is_correct then 1.0 else 0.0 end as correct_value,
+        case when label_batch_seq > batch_seq then label_batch_seq else batch_seq end as row_batch_seq
     from {{ ref('int_predictions_labeled') }}
-    where is_labeled
+    where
+        is_labeled
+    {% if is_incremental() %}
+        and predicted_date in (select changed_dates.prediction_date from changed_dates)
+    {% endif %}
 ),
 
 brier as (
@@ -19,7 +40,8 @@ brier as (
         model_name,
         model_version,
         cast(count(*) as bigint) as labeled,
-        avg((score - correct_value) * (score - correct_value)) as brier_score
+        avg((score - correct_value) * (score - correct_value)) as brier_score,
+        max(row_batch_seq) as source_batch_seq
     from labeled
     group by predicted_date, model_name, model_version
 ),
@@ -41,7 +63,8 @@ final as (
         brier.model_version,
         brier.labeled,
         ece.weighted_gap / brier.labeled as ece,
-        brier.brier_score
+        brier.brier_score,
+        brier.source_batch_seq
     from brier
     inner join ece
         on

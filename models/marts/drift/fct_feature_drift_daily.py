@@ -4,10 +4,16 @@ A Python model because the KS p-value needs the Kolmogorov distribution
 (scipy.stats.kstwo), which SQL engines do not have; PSI and the KS statistic are
 computed here too so that one pass over the sorted values serves all three.
 Grain: prediction_date × model_name × model_version × feature.
+
+Incremental (delete+insert on the grain): a day's statistics depend only on that
+day's values and on the reference window, so a build recomputes the days that got
+new values, and a whole version × feature when its reference changed (another
+window, or new values on a reference day).
 """
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy import stats
 
 DECILES = [10, 20, 30, 40, 50, 60, 70, 80, 90]
@@ -47,9 +53,10 @@ def status_of(psi, pvalue):
     return "ok"
 
 
-def group_rows(name, version, feature, dates, data, window):
+def group_rows(name, version, feature, dates, data, batches, window, only_days=None):
     """Rows for one version × feature. dates (datetime64[D]) and data are sorted by
-    date, then value, so each day's slice is already sorted."""
+    date, then value, so each day's slice is already sorted. only_days: the days to
+    emit (None: all); batches: each value's ingestion batch, for source_batch_seq."""
     rows = []
     start, end = (
         np.datetime64(window.reference_start, "D"),
@@ -64,6 +71,8 @@ def group_rows(name, version, feature, dates, data, window):
     days, first = np.unique(dates, return_index=True)
     bounds = [*first[1:], len(dates)]
     for day, lo, hi in zip(days, first, bounds, strict=True):
+        if only_days is not None and day not in only_days:
+            continue
         current = data[lo:hi]
         current_shares = shares(current, edges)
         psi = float(
@@ -85,20 +94,69 @@ def group_rows(name, version, feature, dates, data, window):
                 "ks_pvalue": pvalue,
                 "status": status,
                 "status_level": LEVEL[status],
+                "reference_start": window.reference_start,
+                "reference_end": window.reference_end,
+                "source_batch_seq": int(batches[lo:hi].max()),
             }
         )
     return rows
 
 
-COLUMNS = [
-    "prediction_date", "model_name", "model_version", "feature", "is_reference_day",
-    "reference_values", "current_values", "psi", "ks_statistic", "ks_pvalue", "status",
-    "status_level",
-]  # fmt: skip
+SCHEMA = pa.schema(
+    [
+        ("prediction_date", pa.date32()),
+        ("model_name", pa.string()),
+        ("model_version", pa.string()),
+        ("feature", pa.string()),
+        ("is_reference_day", pa.bool_()),
+        ("reference_values", pa.int64()),
+        ("current_values", pa.int64()),
+        ("psi", pa.float64()),
+        ("ks_statistic", pa.float64()),
+        ("ks_pvalue", pa.float64()),
+        ("status", pa.string()),
+        ("status_level", pa.int32()),
+        ("reference_start", pa.date32()),
+        ("reference_end", pa.date32()),
+        ("source_batch_seq", pa.int64()),
+    ]
+)
+COLUMNS = SCHEMA.names
+
+
+def plan(groups, windows, prior, new_days):
+    """What to compute per version × feature: None = every day, a set of days, or
+    nothing (the group is left out).
+
+    groups: (name, version, feature) with values; prior: (name, version, feature)
+    → (reference_start, reference_end) already built (empty on a full build);
+    new_days: (name, version, feature) → set of days with values of newer batches.
+    """
+    todo = {}
+    for key in groups:
+        name, version, _ = key
+        if (name, version) not in windows.index:
+            continue
+        window = windows.loc[(name, version)]
+        bounds = (window.reference_start, window.reference_end)
+        days = new_days.get(key, set())
+        if key not in prior or prior[key] != bounds:
+            todo[key] = None  # new group or another reference: all days
+        elif any(
+            np.datetime64(bounds[0], "D") <= day <= np.datetime64(bounds[1], "D") for day in days
+        ):
+            todo[key] = None  # new values in the reference itself
+        elif days:
+            todo[key] = days
+    return todo
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(
+        materialized="incremental",
+        incremental_strategy="delete+insert",
+        unique_key=["prediction_date", "model_name", "model_version", "feature"],
+    )
     import duckdb
 
     windows = dbt.ref("int_drift_reference_windows").df()
@@ -106,31 +164,82 @@ def model(dbt, session):
         windows[column] = pd.to_datetime(windows[column]).dt.date
     windows = windows.set_index(["model_name", "model_version"])
     values = dbt.ref("int_prediction_features")
-    groups = values.aggregate(
-        "model_name, model_version, feature", "model_name, model_version, feature"
-    )
-    rows = []
-    # one version × feature at a time: memory stays at one group's values, and
-    # the values arrive sorted from DuckDB
-    for name, version, feature in sorted(groups.fetchall()):
-        if (name, version) not in windows.index:
-            continue
-        column = duckdb.ColumnExpression
-        group = (
-            values.filter(
-                (column("model_name") == duckdb.ConstantExpression(name))
-                & (column("model_version") == duckdb.ConstantExpression(version))
-                & (column("feature") == duckdb.ConstantExpression(feature))
+    groups = [
+        tuple(row)
+        for row in values.aggregate(
+            "model_name, model_version, feature", "model_name, model_version, feature"
+        ).fetchall()
+    ]
+    prior, new_days = {}, {}
+    if dbt.is_incremental:
+        built = session.sql(
+            f"select model_name, model_version, feature, max(reference_start), "
+            f"max(reference_end), max(source_batch_seq) from {dbt.this} group by all"
+        ).fetchall()
+        prior = {(n, v, f): (start, end) for n, v, f, start, end, _ in built}
+        watermark = max((seq for *_, seq in built), default=-1)
+        for name, version, feature, day in (
+            values.filter(f"batch_seq > {int(watermark)}")
+            .aggregate(
+                "model_name, model_version, feature, predicted_date",
+                "model_name, model_version, feature, predicted_date",
             )
-            .order("predicted_date, feature_value")
-            .project("predicted_date, feature_value")
+            .fetchall()
+        ):
+            new_days.setdefault((name, version, feature), set()).add(np.datetime64(day, "D"))
+    todo = plan(groups, windows, prior, new_days)
+    rows = []
+    column, constant = duckdb.ColumnExpression, duckdb.ConstantExpression
+
+    def arrays(frame):
+        return (
+            np.asarray(frame["predicted_date"]).astype("datetime64[D]"),
+            np.asarray(frame["feature_value"], dtype=float),
+            np.asarray(frame["batch_seq"], dtype=np.int64),
+        )
+
+    # whole groups (a full build, a new or moved reference): one version × feature
+    # at a time, so memory stays at one group's values; they arrive sorted
+    for name, version, feature in sorted(k for k, days in todo.items() if days is None):
+        group = values.filter(
+            (column("model_name") == constant(name))
+            & (column("model_version") == constant(version))
+            & (column("feature") == constant(feature))
+        )
+        fetched = (
+            group.order("predicted_date, feature_value")
+            .project("predicted_date, feature_value, batch_seq")
             .fetchnumpy()
         )
-        dates = np.asarray(group["predicted_date"]).astype("datetime64[D]")
-        data = np.asarray(group["feature_value"], dtype=float)
-        rows.extend(group_rows(name, version, feature, dates, data, windows.loc[(name, version)]))
-    out = pd.DataFrame(rows, columns=COLUMNS)
-    out["reference_values"] = out["reference_values"].astype("int64")
-    out["current_values"] = out["current_values"].astype("int64")
-    out["status_level"] = out["status_level"].astype("int32")
-    return out
+        window = windows.loc[(name, version)]
+        rows.extend(group_rows(name, version, feature, *arrays(fetched), window))
+    # new days only (the daily case): one scan for every group of the reference days
+    # and the new days, which is small, then split per group
+    partial = {k: days for k, days in todo.items() if days is not None}
+    if partial:
+        needed = set()
+        for (name, version, _), days in partial.items():
+            window = windows.loc[(name, version)]
+            needed |= set(days)
+            needed |= set(
+                np.arange(
+                    np.datetime64(window.reference_start, "D"),
+                    np.datetime64(window.reference_end, "D") + 1,
+                )
+            )
+        dates_wanted = [constant(day.astype(object)) for day in sorted(needed)]
+        frame = (
+            values.filter(column("predicted_date").isin(*dates_wanted))
+            .order("model_name, model_version, feature, predicted_date, feature_value")
+            .project("model_name, model_version, feature, predicted_date, feature_value, batch_seq")
+            .df()
+        )
+        for key, group in frame.groupby(["model_name", "model_version", "feature"], sort=True):
+            if key in partial:
+                window = windows.loc[key[:2]]
+                rows.extend(group_rows(*key, *arrays(group), window, partial[key]))
+    # an explicit schema: an incremental build with nothing new returns no rows,
+    # and those must still have the table's column types
+    return pa.Table.from_pandas(
+        pd.DataFrame(rows, columns=COLUMNS), schema=SCHEMA, preserve_index=False
+    )
