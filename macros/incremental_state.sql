@@ -55,3 +55,12 @@
     select built.prediction_date from {{ this }} as built
     where built.prediction_date >= {{ modelmart.add_days(modelmart.built_last_date('prediction_date'), -var('lookback_days')) }}
 {%- endmacro %}
+
+{#- In an incremental run, the condition `and <column> in (changed prediction
+    dates)` for a WHERE clause; nothing on a full build. For per-day marts without
+    a window, whose changed dates are exactly what changed_prediction_dates says. -#}
+{% macro and_changed_prediction_date(column) -%}
+    {%- if is_incremental() -%}
+        and {{ column }} in ({{ modelmart.changed_prediction_dates(modelmart.built_watermark()) }})
+    {%- endif -%}
+{%- endmacro %}

@@ -1,19 +1,9 @@
 -- reliability bins: [0, 0.1], (0.1, 0.2] … (0.9, 1] over labeled predictions;
 -- incremental: a day is re-aggregated when it gets predictions or winning labels
--- refs used only in incremental runs:
+-- refs used only in incremental runs (incremental by date: _drift__models.yml):
 -- depends_on: {{ ref('stg_landing__labels') }}
 -- depends_on: {{ ref('stg_landing__predictions') }}
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='prediction_date') }}
-{%- set watermark = modelmart.built_watermark() %}
-
-with
-{% if is_incremental() %}
-    changed_dates as (
-        {{ modelmart.changed_prediction_dates(watermark) }}
-    ),
-{% endif %}
-
-labeled as (
+with labeled as (
     select
         predicted_date,
         model_name,
@@ -34,11 +24,7 @@ labeled as (
             else 10
         end as score_bin
     from {{ ref('int_predictions_labeled') }}
-    where
-        is_labeled
-    {% if is_incremental() %}
-        and predicted_date in (select changed_dates.prediction_date from changed_dates)
-    {% endif %}
+    where is_labeled {{ modelmart.and_changed_prediction_date('predicted_date') }}
 ),
 
 final as (

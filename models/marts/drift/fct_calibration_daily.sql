@@ -1,21 +1,9 @@
--- refs used only in incremental runs:
+-- refs used only in incremental runs (incremental by date: _drift__models.yml):
 -- depends_on: {{ ref('stg_landing__labels') }}
 -- depends_on: {{ ref('stg_landing__predictions') }}
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='prediction_date') }}
-{%- set watermark = modelmart.built_watermark() %}
-
-with
-{% if is_incremental() %}
-    changed_dates as (
-        {{ modelmart.changed_prediction_dates(watermark) }}
-    ),
-{% endif %}
-
-bins as (
+with bins as (
     select * from {{ ref('fct_calibration_bins_daily') }}
-    {% if is_incremental() %}
-        where prediction_date in (select changed_dates.prediction_date from changed_dates)
-    {% endif %}
+    where true {{ modelmart.and_changed_prediction_date('prediction_date') }}
 ),
 
 labeled as (
@@ -27,11 +15,7 @@ labeled as (
         case when is_correct then 1.0 else 0.0 end as correct_value,
         case when label_batch_seq > batch_seq then label_batch_seq else batch_seq end as row_batch_seq
     from {{ ref('int_predictions_labeled') }}
-    where
-        is_labeled
-    {% if is_incremental() %}
-        and predicted_date in (select changed_dates.prediction_date from changed_dates)
-    {% endif %}
+    where is_labeled {{ modelmart.and_changed_prediction_date('predicted_date') }}
 ),
 
 brier as (

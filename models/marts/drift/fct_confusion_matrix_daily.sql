@@ -1,17 +1,7 @@
--- refs used only in incremental runs:
+-- refs used only in incremental runs (incremental by date: _drift__models.yml):
 -- depends_on: {{ ref('stg_landing__labels') }}
 -- depends_on: {{ ref('stg_landing__predictions') }}
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='prediction_date') }}
-{%- set watermark = modelmart.built_watermark() %}
-
-with
-{% if is_incremental() %}
-    changed_dates as (
-        {{ modelmart.changed_prediction_dates(watermark) }}
-    ),
-{% endif %}
-
-final as (
+with final as (
     select
         predicted_date as prediction_date,
         model_name,
@@ -21,11 +11,7 @@ final as (
         cast(count(*) as bigint) as predictions,
         max(case when label_batch_seq > batch_seq then label_batch_seq else batch_seq end) as source_batch_seq
     from {{ ref('int_predictions_labeled') }}
-    where
-        is_labeled
-    {% if is_incremental() %}
-        and predicted_date in (select changed_dates.prediction_date from changed_dates)
-    {% endif %}
+    where is_labeled {{ modelmart.and_changed_prediction_date('predicted_date') }}
     group by predicted_date, model_name, model_version, true_label, predicted_label
 )
 
