@@ -260,9 +260,15 @@ def test_cost_table_budget_and_cost_per_ticket(reader, marts):
         & (dash_daily.activity_date <= filters.end)
         & (dash_daily.provider != "(none)")
     ]
-    assert q.cost_per_resolved_ticket(reader, filters) == pytest.approx(
-        rows.cost_usd.sum() / rows.agent_resolved_tickets.sum()
+    priced = rows[rows.unpriced_calls == 0]
+    per_ticket = q.cost_per_resolved_ticket(reader, filters)
+    assert per_ticket.value == pytest.approx(
+        priced.cost_usd.sum() / priced.agent_resolved_tickets.sum(), rel=1e-12
     )
+    # the demo's unpriced model (mistral) resolves tickets: they are left out, and counted
+    excluded = rows.loc[rows.unpriced_calls > 0, "agent_resolved_tickets"].sum()
+    assert per_ticket.excluded_tickets == excluded > 0
+    assert status.unpriced_calls == mtd.unpriced_calls.sum() > 0
 
 
 def test_cost_callback_shows_unpriced_as_unpriced_and_downloads_the_table(app, marts):
@@ -603,3 +609,38 @@ def test_drift_figures_are_valid_plotly():
     for spec in (heat, logs, confusion, reliability):
         go.Figure(spec)
         json.dumps(spec)
+
+
+def test_threshold_lines_are_the_rules_of_the_chart_mart_and_scope(tmp_path):
+    """A rule scoped to one provider is drawn only when the view is narrowed to that
+    provider; a rule of another mart on the same metric is never drawn."""
+    published = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(published))
+    con.execute(
+        """
+        create schema reference;
+        create table reference.alert_rules as
+        select * from (values
+            ('all_p95', 'fct_dashboard_daily', 'latency_p95_ms', '>', 1200.0, 'critical', 1,
+             null, null, null, null, null),
+            ('openai_p95', 'fct_dashboard_daily', 'latency_p95_ms', '>', 1500.0, 'critical', 2,
+             'openai', null, null, null, null),
+            ('model_p95', 'fct_model_quality_daily', 'latency_p95_ms', '>', 300.0, 'warning', 1,
+             null, null, null, 'churn', 'v2')
+        ) as t(rule_id, mart, metric, comparator, threshold, severity, consecutive_periods,
+               provider, model, team, model_name, model_version)
+        """
+    )
+    con.close()
+    source = SnapshotReader(published, link_dir=tmp_path / "links")
+
+    def drawn(mart: str, **chosen: tuple[str, ...]) -> list[str]:
+        return list(q.thresholds(source, "latency_p95_ms", mart, Filters(**chosen)).rule_id)
+
+    assert drawn("fct_dashboard_daily") == ["all_p95"]
+    assert drawn("fct_dashboard_daily", provider=("openai", "anthropic")) == ["all_p95"]
+    assert drawn("fct_dashboard_daily", provider=("openai",)) == ["all_p95", "openai_p95"]
+    assert drawn("fct_model_quality_daily") == []
+    assert drawn("fct_model_quality_daily", version=("churn/v2",)) == ["model_p95"]
+    assert drawn("fct_model_quality_daily", version=("churn/v1",)) == []
+    source.close()

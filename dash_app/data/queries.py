@@ -276,15 +276,42 @@ def alerts(reader: SnapshotReader, filters: Filters, active_only: bool = False) 
     )
 
 
-def thresholds(reader: SnapshotReader, metric: str) -> pd.DataFrame:
-    """Grain: alert rule. The rules on one metric, for threshold lines."""
-    return reader.query(
+SCOPE_FIELDS = {"provider": "provider", "model": "model", "team": "team"}
+
+
+def thresholds(
+    reader: SnapshotReader, metric: str, mart: str, filters: Filters | None = None
+) -> pd.DataFrame:
+    """Grain: alert rule. The rules on one metric of one mart that apply to the whole
+    chart: unscoped rules, and a scoped rule (say provider = openai) only when the
+    selection is narrowed to exactly that scope, so its line never sits on series
+    it does not watch."""
+    rules = reader.query(
         """
-        select rule_id, mart, metric, comparator, threshold, severity, consecutive_periods
-        from reference.alert_rules where metric = ? order by threshold
+        select rule_id, mart, metric, comparator, threshold, severity, consecutive_periods,
+               provider, model, team, model_name, model_version
+        from reference.alert_rules where metric = ? and mart = ? order by threshold
         """,
-        [metric],
+        [metric, mart],
     )
+    filters = filters or Filters()
+
+    def applies(rule) -> bool:
+        for column, field in SCOPE_FIELDS.items():
+            value = getattr(rule, column)
+            if isinstance(value, str) and value and getattr(filters, field) != (value,):
+                return False
+        if isinstance(rule.model_name, str) and rule.model_name:
+            versions = {v.split("/", 1)[0] for v in filters.version}
+            if versions != {rule.model_name}:
+                return False
+            if isinstance(rule.model_version, str) and rule.model_version:
+                if filters.version != (f"{rule.model_name}/{rule.model_version}",):
+                    return False
+        return True
+
+    keep = [applies(rule) for rule in rules.itertuples()]
+    return rules[keep].reset_index(drop=True) if len(rules) else rules
 
 
 def breaches(reader: SnapshotReader, filters: Filters, mart: str, metric: str) -> pd.DataFrame:
@@ -366,6 +393,7 @@ class BudgetStatus:
     forecast: float | None
     days_elapsed: int
     days_in_month: int
+    unpriced_calls: int = 0  # month to date, not in spend_mtd (their cost is unknown)
 
     @property
     def method(self) -> str:
@@ -383,7 +411,8 @@ def budget_status(reader: SnapshotReader, filters: Filters) -> BudgetStatus:
     mtd = Filters(**{**filters.__dict__, "start": month})
     clause, params = where("fct_llm_usage_daily", mtd)
     spend = reader.query(
-        f"select sum(cost_usd) as spend, max(usage_date) as as_of "
+        f"select sum(cost_usd) as spend, max(usage_date) as as_of, "
+        f"coalesce(sum(unpriced_calls), 0) as unpriced_calls "
         f"from marts.fct_llm_usage_daily where {clause}",
         params,
     ).iloc[0]
@@ -407,24 +436,38 @@ def budget_status(reader: SnapshotReader, filters: Filters) -> BudgetStatus:
         forecast=forecast,
         days_elapsed=elapsed,
         days_in_month=days_in_month,
+        unpriced_calls=int(spend.unpriced_calls),
     )
 
 
-def cost_per_resolved_ticket(reader: SnapshotReader, filters: Filters) -> float | None:
-    """Σ cost of the selected providers' calls ÷ Σ tickets the AI agent resolved in
-    sessions attributed to them (fct_dashboard_daily). None without resolved tickets
-    or without priced calls."""
+@dataclass(frozen=True)
+class CostPerTicket:
+    """Cost per AI-resolved ticket over the provider-days whose calls are all priced."""
+
+    value: float | None  # USD per ticket; None without such tickets
+    excluded_tickets: int  # resolved tickets of provider-days with unpriced calls
+
+
+def cost_per_resolved_ticket(reader: SnapshotReader, filters: Filters) -> CostPerTicket:
+    """Σ cost ÷ Σ tickets the AI agent resolved, over the (date, provider) rows of
+    fct_dashboard_daily whose calls are all priced: a provider-day with unpriced
+    calls has an unknown cost, so its tickets would make the ratio look cheaper.
+    Their tickets are counted apart, so the page can say what was left out."""
     clause, params = where("fct_dashboard_daily", filters)
     row = reader.query(
         f"""
-        select sum(cost_usd) as cost, sum(agent_resolved_tickets) as resolved
+        select
+            sum(case when unpriced_calls = 0 then cost_usd end) as cost,
+            sum(case when unpriced_calls = 0 then agent_resolved_tickets end) as resolved,
+            sum(case when unpriced_calls > 0 then agent_resolved_tickets else 0 end) as excluded
         from marts.fct_dashboard_daily where {clause} and provider <> '(none)'
         """,
         params,
     ).iloc[0]
+    excluded = 0 if pd.isna(row.excluded) else int(row.excluded)
     if pd.isna(row.cost) or pd.isna(row.resolved) or row.resolved == 0:
-        return None
-    return float(row.cost) / float(row.resolved)
+        return CostPerTicket(None, excluded)
+    return CostPerTicket(float(row.cost) / float(row.resolved), excluded)
 
 
 # ---------------------------------------------------------------- model quality

@@ -89,14 +89,35 @@ def cost_body(source: SnapshotReader, filters: Filters, by: str = "provider") ->
         )
     else:
         per_ticket = cost_per_resolved_ticket(source, filters)
-        per_ticket_value = fmt_money(per_ticket)
+        per_ticket_value = fmt_money(per_ticket.value)
         per_ticket_note = (
-            "Spend of the selected providers ÷ tickets their sessions' AI agent resolved."
+            "Spend of the selected providers ÷ tickets their sessions' AI agent resolved, "
+            "over provider-days whose calls are all priced"
+            + (
+                f" ({fmt_int(per_ticket.excluded_tickets)} resolved tickets of provider-days "
+                "with unpriced calls left out: their cost is unknown)."
+                if per_ticket.excluded_tickets
+                else "."
+            )
         )
+    # budgets are set per team: a provider or model selection spends part of them
+    budget_comparable = not (filters.provider or filters.model)
     over = (
-        budget.budget is not None
+        budget_comparable
+        and budget.budget is not None
         and budget.forecast is not None
         and budget.forecast > budget.budget
+    )
+    if not budget_comparable:
+        verdict = "not compared: the budget covers every provider and model"
+    elif budget.budget is not None and budget.forecast is not None:
+        verdict = "over budget" if over else "within budget"
+    else:
+        verdict = ""
+    unpriced_mtd = (
+        f" Leaves out {fmt_int(budget.unpriced_calls)} unpriced calls (cost unknown)."
+        if budget.unpriced_calls
+        else ""
     )
     cards = [
         kpi_card(
@@ -121,23 +142,18 @@ def cost_body(source: SnapshotReader, filters: Filters, by: str = "provider") ->
                 else "no budget set",
                 className="delta delta-none",
             ),
-            f"Budget of {', '.join(filters.team) if filters.team else 'all teams'} (budgets seed).",
+            f"Budget of {', '.join(filters.team) if filters.team else 'all teams'} "
+            f"(budgets seed), priced calls only.{unpriced_mtd}",
         ),
         kpi_card(
             "cost-kpi-forecast",
             "Month-end forecast",
             fmt_money(budget.forecast),
             html.Span(
-                "over budget"
-                if over
-                else (
-                    "within budget"
-                    if budget.budget is not None and budget.forecast is not None
-                    else ""
-                ),
-                className=f"delta delta-{'bad' if over else 'good'}",
+                verdict,
+                className=f"delta delta-{'bad' if over else ('good' if budget_comparable else 'none')}",
             ),
-            budget.method,
+            budget.method + unpriced_mtd,
         ),
         kpi_card(
             "cost-kpi-per-ticket",

@@ -72,8 +72,7 @@ def operations_body(source: SnapshotReader, filters: Filters, percentile: str = 
             "error rate",
             percent=True,
         )
-        rules = thresholds(source, "error_rate")
-        charts.add_thresholds(fig, rules[rules.mart == "fct_llm_usage_daily"])
+        charts.add_thresholds(fig, thresholds(source, "error_rate", "fct_llm_usage_daily", filters))
         points = breaches(source, filters, "fct_llm_usage_daily", "error_rate")
         charts.add_breaches(fig, points[points.is_alerting])
         return fig
@@ -93,9 +92,8 @@ def operations_body(source: SnapshotReader, filters: Filters, percentile: str = 
         # one line per provider · model · team: percentiles cannot be pooled across teams
         fig["layout"]["legend"] = {"orientation": "v", "x": 1.02, "y": 1, "font": {"size": 10}}
         fig["layout"]["height"] = 420
-        if column == "latency_p95_ms":
-            rules = thresholds(source, "latency_p95_ms")
-            charts.add_thresholds(fig, rules)
+        # no threshold lines here: the latency rules watch a provider's pooled p95,
+        # drawn with its breaches on the provider chart below
         return fig
 
     charts_row = [
@@ -131,7 +129,7 @@ def operations_body(source: SnapshotReader, filters: Filters, percentile: str = 
                 "ms",
             )
             charts.add_thresholds(
-                fig, thresholds(source, "latency_p95_ms").query("mart == 'fct_dashboard_daily'")
+                fig, thresholds(source, "latency_p95_ms", "fct_dashboard_daily", filters)
             )
             points = breaches(source, filters, "fct_dashboard_daily", "latency_p95_ms")
             charts.add_breaches(fig, points[points.is_alerting])

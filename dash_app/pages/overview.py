@@ -137,8 +137,9 @@ def overview_body(source: SnapshotReader, filters: Filters) -> list:
             "p95 latency, worst provider per day",
             "ms",
         )
-        rules = thresholds(source, "latency_p95_ms")
-        charts.add_thresholds(latency_fig, rules[rules.mart == "fct_dashboard_daily"])
+        charts.add_thresholds(
+            latency_fig, thresholds(source, "latency_p95_ms", "fct_dashboard_daily", filters)
+        )
         points = breaches(source, filters, "fct_dashboard_daily", "latency_p95_ms")
         charts.add_breaches(latency_fig, points[points.is_alerting])
     revenue = current[["date", "revenue_ai"]].dropna()

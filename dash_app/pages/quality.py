@@ -73,7 +73,7 @@ def quality_body(source: SnapshotReader, filters: Filters) -> list:
             f"The 7 days to {daily.date.max():%Y-%m-%d}, all selected versions.",
         ),
     ]
-    rules = thresholds(source, "accuracy_rolling_7d")
+    rules = thresholds(source, "accuracy_rolling_7d", "fct_model_quality_daily", filters)
     points = breaches(source, filters, "fct_model_quality_daily", "accuracy_rolling_7d")
     segments = segment_quality(source, filters)
     return [
