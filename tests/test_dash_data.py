@@ -552,11 +552,10 @@ def test_drift_and_calibration_views_equal_pandas_on_the_marts(app, reader, mart
     )
 
     cells = in_range(marts["fct_confusion_matrix_daily"])
-    got = q.confusion(reader, filters).set_index(["true_label", "predicted_label"]).predictions
-    assert (
-        got.to_dict()
-        == cells.groupby(["true_label", "predicted_label"]).predictions.sum().to_dict()
-    )
+    cells = cells.assign(version=cells.model_name + "/" + cells.model_version)
+    keys = ["version", "true_label", "predicted_label"]
+    got = q.confusion(reader, filters).set_index(keys).predictions
+    assert got.to_dict() == cells.groupby(keys).predictions.sum().to_dict()
 
     statuses = in_range(marts["fct_feature_drift_daily"]).status.value_counts()
     with app.server.test_request_context("/"):
@@ -644,3 +643,19 @@ def test_threshold_lines_are_the_rules_of_the_chart_mart_and_scope(tmp_path):
     assert drawn("fct_model_quality_daily", version=("churn/v2",)) == ["model_p95"]
     assert drawn("fct_model_quality_daily", version=("churn/v1",)) == []
     source.close()
+
+
+def test_filters_a_page_cannot_honour_are_named_and_links_keep_the_selection(app):
+    from dash_app.pages import overview, quality
+
+    with app.server.test_request_context("/"):
+        page = overview.layout(team="support", provider="openai")
+        note = find(page, "filter-ignored")
+        assert note is not None and "team = support" in texts(note)
+        assert "provider" not in texts(note)  # the overview honours provider
+        assert find(quality.layout(), "filter-ignored") is None  # nothing to say
+    active = pd.DataFrame({"severity": ["critical"]})
+    chosen = Filters(start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31), provider=("openai",))
+    strip = overview._alert_strip(active, chosen)
+    link = next(c for c in strip.children if getattr(c, "href", None))
+    assert link.href == "/alerts?start=2026-10-01&end=2026-10-31&provider=openai"

@@ -64,8 +64,24 @@ def filter_bar(filters: Filters, opts: Options, fields: tuple[str, ...]) -> html
             )
         )
     carry = {f: list(getattr(filters, f)) for f in LIST_FIELDS if f not in fields}
+    # say so when the URL holds filters this page's data cannot honour, rather than
+    # showing the unfiltered numbers as if they were filtered
+    ignored = [f"{f} = {', '.join(values)}" for f, values in carry.items() if values]
+    note = (
+        [
+            html.Div(
+                f"Not applied on this page (kept for the other pages): {'; '.join(ignored)}.",
+                className="filter-note",
+                id="filter-ignored",
+            )
+        ]
+        if ignored
+        else []
+    )
     return html.Div(
-        [*controls, dcc.Store(id="f-carry", data=carry)], className="filter-bar", id="filter-bar"
+        [*controls, dcc.Store(id="f-carry", data=carry), *note],
+        className="filter-bar",
+        id="filter-bar",
     )
 
 

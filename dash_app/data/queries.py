@@ -601,15 +601,17 @@ def reliability(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
 
 
 def confusion(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
-    """Grain: true_label × predicted_label over the range and selected versions."""
+    """Grain: version × true_label × predicted_label over the range: versions are
+    kept apart (their classes and errors differ; one matrix each)."""
     clause, params = where("fct_confusion_matrix_daily", filters)
     return reader.query(
         f"""
-        select true_label, predicted_label, sum(predictions) as predictions
+        select model_name || '/' || model_version as version, true_label, predicted_label,
+               sum(predictions) as predictions
         from marts.fct_confusion_matrix_daily
         where {clause}
         group by all
-        order by true_label, predicted_label
+        order by version, true_label, predicted_label
         """,
         params,
     )

@@ -342,8 +342,9 @@ def reliability_diagram(frame: pd.DataFrame) -> Figure:
     return fig
 
 
-def confusion_heatmap(frame: pd.DataFrame) -> Figure:
-    """Counts of true × predicted labels; hover shows each row's share (recall)."""
+def confusion_heatmap(frame: pd.DataFrame, title: str = "Confusion matrix (range)") -> Figure:
+    """Counts of true × predicted labels of one version; hover shows each row's
+    share (recall)."""
     share = frame.predictions / frame.groupby("true_label").predictions.transform("sum")
     shaped = frame.assign(share=share.map(lambda v: f"{v:.1%} of the true class"))
     fig = heatmap(
@@ -351,7 +352,7 @@ def confusion_heatmap(frame: pd.DataFrame) -> Figure:
         "predicted_label",
         "true_label",
         "predictions",
-        "Confusion matrix (range)",
+        title,
         "predictions",
         "share",
     )

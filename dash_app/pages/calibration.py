@@ -64,11 +64,20 @@ def calibration_body(source: SnapshotReader, filters: Filters) -> list:
             ],
             className="chart-grid",
         ),
-        graph_or_message(
-            matrix,
-            lambda: charts.confusion_heatmap(matrix),
-            "No data.",
-            "calibration-confusion-chart",
+        html.Div(
+            [
+                graph_or_message(
+                    cells,
+                    lambda cells=cells, version=version: charts.confusion_heatmap(
+                        cells, f"Confusion matrix · {version} (range)"
+                    ),
+                    "No data.",
+                    f"calibration-confusion-chart-{number}",
+                )
+                for number, (version, cells) in enumerate(matrix.groupby("version", sort=True))
+            ],
+            id="calibration-confusion-chart",
+            className="chart-grid",
         ),
     ]
 

@@ -40,7 +40,7 @@ def layout(**query: str) -> html.Div:
     )
 
 
-def _alert_strip(active: pd.DataFrame) -> html.Div:
+def _alert_strip(active: pd.DataFrame, filters: Filters) -> html.Div:
     if active.empty:
         return html.Div(
             [html.Span("0", className="alert-count", id="ov-active-alerts"), " active alerts"],
@@ -55,7 +55,7 @@ def _alert_strip(active: pd.DataFrame) -> html.Div:
         [
             html.Span(str(len(active)), className="alert-count", id="ov-active-alerts"),
             f" active alerts ({', '.join(parts)}) · ",
-            dcc.Link("see alerts", href="/alerts"),
+            dcc.Link("see alerts", href="/alerts" + filters.to_search()),
         ],
         className=f"alert-strip alert-strip-{worst}",
     )
@@ -68,7 +68,7 @@ def overview_body(source: SnapshotReader, filters: Filters) -> list:
     before_range = filters.previous()
     before = kpis(daily, before_range.start, before_range.end)
     active = alerts(source, filters, active_only=True)
-    strip = _alert_strip(active)
+    strip = _alert_strip(active, filters)
     dates = pd.to_datetime(daily.date).dt.date
     current = daily[(dates >= filters.start) & (dates <= filters.end)].copy()
     if current.empty or (
