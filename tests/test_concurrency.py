@@ -299,3 +299,17 @@ def test_bad_alert_rule_fails_the_build_naming_the_rule(tmp_path: Path) -> None:
     assert "rule bogus_comparator: bad comparator '=>'" in failed.stdout
     assert "Traceback" not in failed.stdout + failed.stderr
     assert not get_paths(home).warehouse.exists()  # nothing half-built was published
+
+
+def test_reference_window_that_ends_before_it_starts_fails_the_build(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    project = project_copy(tmp_path)
+    env = {**os.environ, "MODELMART_PROJECT_DIR": str(project)}
+    ingest_records("llm_calls", calls("a", 10), home)
+    windows = project / "seeds" / "drift_reference_windows.csv"
+    windows.write_text(windows.read_text().rstrip("\n") + "\nchurn,v9,2026-10-08,2026-10-01\n")
+    failed = build(home, env)
+    assert failed.returncode == 1
+    assert "expression_is_true_drift_reference_windows" in failed.stdout
+    assert "Traceback" not in failed.stdout + failed.stderr
+    assert not get_paths(home).warehouse.exists()
