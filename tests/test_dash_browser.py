@@ -260,3 +260,29 @@ def test_drift_and_calibration_pages_follow_the_version_filter(served, demo_home
         "els => els.map(e => e.textContent)"
     )
     assert legend == ["perfect calibration", "churn_model/v2"]
+
+
+def test_quality_numbers_follow_the_version_filter_and_equal_the_marts(served, demo_home, page):
+    window = mart_kpis(demo_home)
+    con = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True)
+    predictions, labeled, correct = con.execute(
+        "select sum(predictions), sum(labeled), sum(correct) from marts.fct_model_quality_daily "
+        "where prediction_date between ? and ? and model_name = 'churn_model' "
+        "and model_version = 'v2'",
+        [window["start"], window["end"]],
+    ).fetchone()
+    con.close()
+    page.goto(served + "/quality")
+    page.wait_for_selector("#quality-chart .main-svg")
+    everything = page.inner_text("#q-kpi-predictions-value")
+    choose(page, "version", "churn_model/v2")
+    page.wait_for_url(re.compile(r"version=churn_model%2Fv2"))
+    page.wait_for_function(
+        "want => document.querySelector('#q-kpi-predictions-value').innerText === want",
+        arg=f"{predictions:,}",
+    )
+    assert everything != f"{predictions:,}"  # the filter changed the number
+    assert page.inner_text("#q-kpi-coverage-value") == f"{labeled / predictions:.1%}"
+    assert page.inner_text("#q-kpi-accuracy-value") == f"{correct / labeled:.1%}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "quality-v2.png"), full_page=True)
