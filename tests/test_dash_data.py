@@ -394,6 +394,17 @@ def test_quality_chart_puts_coverage_beside_accuracy():
     ]
     assert fig.layout.yaxis2.overlaying == "y" and list(fig.layout.yaxis.range) == [0, 1]
     assert spec["data"][1]["y"] == [0.8, None, 0.7]
+    coverage_rule = pd.DataFrame({"threshold": [0.5], "severity": ["info"], "comparator": ["<"]})
+    with_rule = charts.quality_chart(
+        frame,
+        pd.DataFrame(columns=["threshold", "severity", "comparator"]),
+        pd.DataFrame(),
+        coverage_rule,
+    )
+    (line,) = with_rule["layout"]["shapes"]
+    assert (line["yref"], line["y0"]) == ("y2", 0.5)  # on the coverage axis
+    assert with_rule["layout"]["annotations"][0]["text"] == "coverage info < 0.5"
+    go.Figure(with_rule)
     for build in (
         lambda: charts.kpi_trend(frame, "date", "accuracy", percent=True),
         lambda: charts.stacked_bars(frame, "date", "accuracy", "version", "t", "y"),

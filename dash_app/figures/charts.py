@@ -57,8 +57,9 @@ def base(title: str, y_title: str, percent: bool = False) -> Figure:
     return {"data": [], "layout": layout}
 
 
-def add_thresholds(fig: Figure, rules: pd.DataFrame, yref: str = "y") -> None:
-    """A dashed line per alert rule, coloured by severity and labelled with the rule."""
+def add_thresholds(fig: Figure, rules: pd.DataFrame, yref: str = "y", prefix: str = "") -> None:
+    """A dashed line per alert rule, coloured by severity and labelled with the rule
+    (prefix names the metric when a chart has two axes)."""
     shapes = fig["layout"].setdefault("shapes", [])
     notes = fig["layout"].setdefault("annotations", [])
     for rule in rules.itertuples():
@@ -83,7 +84,7 @@ def add_thresholds(fig: Figure, rules: pd.DataFrame, yref: str = "y") -> None:
                 "yref": yref,
                 "y": float(rule.threshold),
                 "yanchor": "bottom",
-                "text": f"{rule.severity} {rule.comparator} {rule.threshold:g}",
+                "text": f"{prefix}{rule.severity} {rule.comparator} {rule.threshold:g}",
                 "showarrow": False,
                 "font": {"size": 10, "color": color},
             }
@@ -180,9 +181,15 @@ def kpi_trend(frame: pd.DataFrame, x: str, y: str, percent: bool = False) -> Fig
     }
 
 
-def quality_chart(frame: pd.DataFrame, rules: pd.DataFrame, points: pd.DataFrame) -> Figure:
+def quality_chart(
+    frame: pd.DataFrame,
+    rules: pd.DataFrame,
+    points: pd.DataFrame,
+    coverage_rules: pd.DataFrame | None = None,
+) -> Figure:
     """Daily accuracy (dots) and 7-day accuracy (lines) per version, label coverage
-    as bars on a second axis, so a day with few labels does not mislead."""
+    as bars on a second axis, so a day with few labels does not mislead. rules are
+    drawn on the accuracy axis, coverage_rules on the coverage axis."""
     fig = base("Accuracy and label coverage", "accuracy", percent=True)
     layout = fig["layout"]
     layout["yaxis"]["range"] = [0, 1]
@@ -234,6 +241,8 @@ def quality_chart(frame: pd.DataFrame, rules: pd.DataFrame, points: pd.DataFrame
             ]
         )
     add_thresholds(fig, rules)
+    if coverage_rules is not None:
+        add_thresholds(fig, coverage_rules, yref="y2", prefix="coverage ")
     add_breaches(fig, points)
     return fig
 

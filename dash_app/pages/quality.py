@@ -80,7 +80,12 @@ def quality_body(source: SnapshotReader, filters: Filters) -> list:
         html.Div(cards, className="kpi-row"),
         dcc.Graph(
             id="quality-chart",
-            figure=charts.quality_chart(daily, rules, points[points.is_alerting]),
+            figure=charts.quality_chart(
+                daily,
+                rules,
+                points[points.is_alerting],
+                thresholds(source, "label_coverage", "fct_model_quality_daily", filters),
+            ),
             config=GRAPH_CONFIG,
         ),
         dcc.Graph(
