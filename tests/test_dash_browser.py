@@ -160,6 +160,19 @@ def test_overview_numbers_equal_the_marts_and_the_filter_is_shareable(served, de
         "els => els.map(e => e.textContent)"
     )
     assert legend and all(text.startswith("anthropic") for text in legend)
+    # and the bars add up to the provider's calls in the marts
+    con = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True)
+    calls = con.execute(
+        "select sum(calls) from marts.fct_llm_usage_daily where usage_date between ? and ? "
+        "and provider = 'anthropic'",
+        [only["start"], only["end"]],
+    ).fetchone()[0]
+    con.close()
+    shown = page.evaluate(
+        "() => document.querySelector('#ops-calls-chart .js-plotly-plot').data"
+        ".reduce((sum, trace) => sum + trace.y.reduce((a, b) => a + (b || 0), 0), 0)"
+    )
+    assert shown == calls
 
 
 def test_dates_from_the_url_drive_every_number(served, demo_home, page):
