@@ -276,7 +276,8 @@ def alerts(reader: SnapshotReader, filters: Filters, active_only: bool = False) 
     )
 
 
-SCOPE_FIELDS = {"provider": "provider", "model": "model", "team": "team"}
+# alert-rule scope columns named like the filters they match
+SCOPE_FIELDS = ("provider", "model", "team")
 
 
 def thresholds(
@@ -297,8 +298,8 @@ def thresholds(
     filters = filters or Filters()
 
     def applies(rule) -> bool:
-        for column, field in SCOPE_FIELDS.items():
-            value = getattr(rule, column)
+        for field in SCOPE_FIELDS:
+            value = getattr(rule, field)
             if isinstance(value, str) and value and getattr(filters, field) != (value,):
                 return False
         if isinstance(rule.model_name, str) and rule.model_name:

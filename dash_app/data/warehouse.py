@@ -79,13 +79,14 @@ class SnapshotReader:
         self._opened = 0  # links made by this process: each open gets a fresh path
 
     def snapshot(self) -> Snapshot:
+        """The file published right now (a stat: no connection)."""
         try:
-            st = os.stat(self.warehouse)
+            return _snapshot_of(self.warehouse)
         except FileNotFoundError:
-            raise NoWarehouse(
-                f"no warehouse published at {self.warehouse}: run `modelmart build`"
-            ) from None
-        return Snapshot(key=f"{st.st_ino}-{st.st_mtime_ns}", published_at=st.st_mtime)
+            raise self._nothing_published() from None
+
+    def _nothing_published(self) -> NoWarehouse:
+        return NoWarehouse(f"no warehouse published at {self.warehouse}: run `modelmart build`")
 
     @contextlib.contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -163,8 +164,7 @@ class SnapshotReader:
             connection = duckdb.connect(str(self.warehouse), read_only=True, config=config)
             return _Open(snapshot=snapshot, path=self.warehouse, connection=connection)
         try:
-            st = os.stat(link)
-            snapshot = Snapshot(key=f"{st.st_ino}-{st.st_mtime_ns}", published_at=st.st_mtime)
+            snapshot = _snapshot_of(link)
             connection = duckdb.connect(str(link), read_only=True, config=config)
         finally:
             link.unlink(missing_ok=True)
@@ -183,9 +183,7 @@ class SnapshotReader:
         try:
             os.link(self.warehouse, link)
         except FileNotFoundError:
-            raise NoWarehouse(
-                f"no warehouse published at {self.warehouse}: run `modelmart build`"
-            ) from None
+            raise self._nothing_published() from None
         except OSError:
             return None
         return link
@@ -216,11 +214,17 @@ class SnapshotReader:
             item.connection.close()
 
 
+def _snapshot_of(path: Path) -> Snapshot:
+    """Identity of the file at path: inode and mtime (publish renames a fresh copy)."""
+    st = os.stat(path)
+    return Snapshot(key=f"{st.st_ino}-{st.st_mtime_ns}", published_at=st.st_mtime)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process: alive
-        return True
+        pass
     return True

@@ -765,17 +765,14 @@ def ingest_file(path: Path, stream: str, home: str | os.PathLike[str] | None = N
             reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[fmt]
             try:
                 problems = reader(con, Path(path), CONTRACT[stream])
+                return _land(con, paths, CONTRACT[stream], source, problems)
             except RejectedFile as exc:
                 return _reject(paths, stream, source, str(exc))
             except duckdb.Error as exc:
-                first = str(exc).strip().splitlines()[0]
-                return _reject(paths, stream, source, f"cannot be read as {fmt.upper()}: {first}")
-            try:
-                return _land(con, paths, CONTRACT[stream], source, problems)
-            except duckdb.Error as exc:
-                # readers are lazy (a Parquet footer can be fine and its pages corrupt):
-                # what fails while the rows are read still rejects the file whole
-                _recover(paths)  # drops the batch's uncommitted temp files
+                # readers are lazy (a Parquet footer can be fine and its pages corrupt),
+                # so rows can fail to read inside _land too: either way the file is
+                # rejected whole, and temp files of the unfinished batch are dropped
+                _recover(paths)
                 first = str(exc).strip().splitlines()[0]
                 return _reject(paths, stream, source, f"cannot be read as {fmt.upper()}: {first}")
         finally:

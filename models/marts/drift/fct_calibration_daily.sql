@@ -2,8 +2,9 @@
 -- depends_on: {{ ref('stg_landing__labels') }}
 -- depends_on: {{ ref('stg_landing__predictions') }}
 with bins as (
+    -- all dates: the table is small, and the join with brier (changed dates only)
+    -- keeps the ones this build rewrites, without computing the changed dates twice
     select * from {{ ref('fct_calibration_bins_daily') }}
-    where true {{ modelmart.and_changed_prediction_date('prediction_date') }}
 ),
 
 labeled as (

@@ -140,12 +140,11 @@ def plan(groups, windows, prior, new_days):
         window = windows.loc[(name, version)]
         bounds = (window.reference_start, window.reference_end)
         days = new_days.get(key, set())
-        if key not in prior or prior[key] != bounds:
-            todo[key] = None  # new group or another reference: all days
-        elif any(
-            np.datetime64(bounds[0], "D") <= day <= np.datetime64(bounds[1], "D") for day in days
-        ):
-            todo[key] = None  # new values in the reference itself
+        start, end = (np.datetime64(bound, "D") for bound in bounds)
+        reference_changed = prior.get(key) != bounds  # also: a group not built yet
+        reference_touched = any(start <= day <= end for day in days)
+        if reference_changed or reference_touched:
+            todo[key] = None  # every day
         elif days:
             todo[key] = days
     return todo

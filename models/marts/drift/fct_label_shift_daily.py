@@ -141,13 +141,14 @@ def model(dbt, session):
         todo = plan(windows, prior, new_days)
         # count only what the plan needs: each version's reference days and new days
         column, constant = duckdb.ColumnExpression, duckdb.ConstantExpression
+        by_version = windows.set_index(["model_name", "model_version"])
         wanted = None
         for (name, version), days in todo.items():
             scope = (column("model_name") == constant(name)) & (
                 column("model_version") == constant(version)
             )
             if days is not None:
-                window = windows.set_index(["model_name", "model_version"]).loc[(name, version)]
+                window = by_version.loc[(name, version)]
                 scope = scope & (
                     column("predicted_date").between(
                         constant(window.reference_start), constant(window.reference_end)
