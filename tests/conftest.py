@@ -58,28 +58,25 @@ def project_copy(tmp_path: Path) -> Path:
     return copy
 
 
+def run_cli(
+    home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess:
+    """`modelmart --home HOME ARGS...` in a fresh process; output captured, never raises."""
+    return subprocess.run(
+        [sys.executable, "-m", "modelmart.cli", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+    )
+
+
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """90 demo days at low volume: every incident of the generator, built once."""
     home = tmp_path_factory.mktemp("demo-home")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "modelmart.cli",
-            "--home",
-            str(home),
-            "demo",
-            "--calls-per-day",
-            "400",
-            "--predictions-per-day",
-            "300",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    run = run_cli(home, "demo", "--calls-per-day", "400", "--predictions-per-day", "300")
     assert run.returncode == 0, run.stdout + run.stderr
     return home
 

@@ -26,7 +26,7 @@ import pytest
 
 from modelmart.config import get_paths
 from modelmart.ingest import ingest_file, ingest_records
-from tests.conftest import project_copy
+from tests.conftest import project_copy, run_cli
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "modelmart.cli"]
@@ -49,14 +49,19 @@ def calls(prefix: str, n: int, day: str = "2026-03-01") -> list[dict]:
 
 
 def build(home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*CLI, "--home", str(home), "build", "--quiet"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-        env=env,
-    )
+    return run_cli(home, "build", "--quiet", env=env, timeout=600)
+
+
+def build_with_seed_rows(
+    tmp_path: Path, seed: str, rows: list[str]
+) -> tuple[Path, subprocess.CompletedProcess]:
+    """Build a few calls against a copy of the project whose seed has extra rows."""
+    home = tmp_path / "home"
+    project = project_copy(tmp_path)
+    ingest_records("llm_calls", calls("a", 10), home)
+    path = project / "seeds" / seed
+    path.write_text(path.read_text().rstrip("\n") + "\n" + "".join(f"{row}\n" for row in rows))
+    return home, build(home, {**os.environ, "MODELMART_PROJECT_DIR": str(project)})
 
 
 def published_calls(home: Path) -> int:
@@ -282,17 +287,14 @@ def test_price_edit_reprices_history_on_next_build(tmp_path: Path) -> None:
 
 
 def test_bad_alert_rule_fails_the_build_naming_the_rule(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    project = project_copy(tmp_path)
-    env = {**os.environ, "MODELMART_PROJECT_DIR": str(project)}
-    ingest_records("llm_calls", calls("a", 10), home)
-    rules = project / "seeds" / "alert_rules.csv"
-    rules.write_text(
-        rules.read_text()
-        + "bogus_metric,fct_dashboard_daily,happiness,>,1,critical,1,,,,,,x\n"
-        + "bogus_comparator,fct_dashboard_daily,latency_p95_ms,=>,1,critical,1,,,,,,x\n"
+    home, failed = build_with_seed_rows(
+        tmp_path,
+        "alert_rules.csv",
+        [
+            "bogus_metric,fct_dashboard_daily,happiness,>,1,critical,1,,,,,,x",
+            "bogus_comparator,fct_dashboard_daily,latency_p95_ms,=>,1,critical,1,,,,,,x",
+        ],
     )
-    failed = build(home, env)
     assert failed.returncode == 1
     assert "invalid alert rules" in failed.stdout
     assert "rule bogus_metric: unknown metric 'happiness' for fct_dashboard_daily" in failed.stdout
@@ -302,13 +304,9 @@ def test_bad_alert_rule_fails_the_build_naming_the_rule(tmp_path: Path) -> None:
 
 
 def test_reference_window_that_ends_before_it_starts_fails_the_build(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    project = project_copy(tmp_path)
-    env = {**os.environ, "MODELMART_PROJECT_DIR": str(project)}
-    ingest_records("llm_calls", calls("a", 10), home)
-    windows = project / "seeds" / "drift_reference_windows.csv"
-    windows.write_text(windows.read_text().rstrip("\n") + "\nchurn,v9,2026-10-08,2026-10-01\n")
-    failed = build(home, env)
+    home, failed = build_with_seed_rows(
+        tmp_path, "drift_reference_windows.csv", ["churn,v9,2026-10-08,2026-10-01"]
+    )
     assert failed.returncode == 1
     assert "expression_is_true_drift_reference_windows" in failed.stdout
     assert "Traceback" not in failed.stdout + failed.stderr

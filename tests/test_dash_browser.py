@@ -90,6 +90,15 @@ def mart_kpis(home: Path, providers: tuple[str, ...] = ()) -> dict:
     }
 
 
+def mart_row(home: Path, sql: str, params: list) -> tuple:
+    """One row of an independent SQL query on the published warehouse."""
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, params).fetchone()
+    finally:
+        con.close()
+
+
 def choose(page, field: str, value: str) -> None:
     """Pick one option in a Dash 4 multi-select dropdown."""
     page.locator(f'button[id*=\'"field":"{field}"\']').click()
@@ -161,13 +170,12 @@ def test_overview_numbers_equal_the_marts_and_the_filter_is_shareable(served, de
     )
     assert legend and all(text.startswith("anthropic") for text in legend)
     # and the bars add up to the provider's calls in the marts
-    con = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True)
-    calls = con.execute(
+    (calls,) = mart_row(
+        demo_home,
         "select sum(calls) from marts.fct_llm_usage_daily where usage_date between ? and ? "
         "and provider = 'anthropic'",
         [only["start"], only["end"]],
-    ).fetchone()[0]
-    con.close()
+    )
     shown = page.evaluate(
         "() => document.querySelector('#ops-calls-chart .js-plotly-plot').data"
         ".reduce((sum, trace) => sum + trace.y.reduce((a, b) => a + (b || 0), 0), 0)"
@@ -206,13 +214,12 @@ def test_cost_table_downloads_as_csv(served, page, tmp_path):
 
 def test_alerts_page_lists_the_marts_alerts(served, demo_home, page):
     want = mart_kpis(demo_home)
-    con = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True)
-    total, active = con.execute(
+    total, active = mart_row(
+        demo_home,
         "select count(*), count(*) filter (where is_active) from marts.fct_alerts "
         "where first_seen_date <= ? and last_seen_date >= ?",
         [want["end"], want["start"]],
-    ).fetchone()
-    con.close()
+    )
     page.goto(served + "/alerts")
     page.wait_for_selector("#alerts-summary")
     assert page.inner_text("#alerts-summary").startswith(f"{total:,} alerts, {active:,} active")
@@ -277,14 +284,13 @@ def test_drift_and_calibration_pages_follow_the_version_filter(served, demo_home
 
 def test_quality_numbers_follow_the_version_filter_and_equal_the_marts(served, demo_home, page):
     window = mart_kpis(demo_home)
-    con = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True)
-    predictions, labeled, correct = con.execute(
+    predictions, labeled, correct = mart_row(
+        demo_home,
         "select sum(predictions), sum(labeled), sum(correct) from marts.fct_model_quality_daily "
         "where prediction_date between ? and ? and model_name = 'churn_model' "
         "and model_version = 'v2'",
         [window["start"], window["end"]],
-    ).fetchone()
-    con.close()
+    )
     page.goto(served + "/quality")
     page.wait_for_selector("#quality-chart .main-svg")
     everything = page.inner_text("#q-kpi-predictions-value")

@@ -18,8 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 
 import duckdb
 import numpy as np
@@ -28,7 +26,7 @@ import pytest
 from scipy import stats
 
 from modelmart.ingest import ingest_records
-from tests.conftest import project_copy
+from tests.conftest import project_copy, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -113,23 +111,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
     home = tmp / "home"
 
     def build(*extra: str) -> None:
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "modelmart.cli",
-                "--home",
-                str(home),
-                "build",
-                "--quiet",
-                *extra,
-            ],
-            env={**os.environ, "MODELMART_PROJECT_DIR": str(project)},
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
+        env = {**os.environ, "MODELMART_PROJECT_DIR": str(project)}
+        run = run_cli(home, "build", "--quiet", *extra, env=env)
         assert run.returncode == 0, run.stdout + run.stderr
 
     # two builds, as in production: days 1–10 (labels up to day 9), then days 11–12
