@@ -367,3 +367,31 @@ def test_incremental_build_equals_a_full_rebuild(built, mart):
         return frame.sort_values(keys).reset_index(drop=True)
 
     pd.testing.assert_frame_equal(ordered(built["marts"][mart]), ordered(built["rebuilt"][mart]))
+
+
+def test_reference_bounds_and_source_batches_of_the_incremental_build(built):
+    """The bookkeeping columns the incremental build relies on, recomputed from the
+    fixture: each version's reference window, and the newest ingestion batch behind
+    each day (batches: 1 predictions days 1–10, 2 their labels up to day 10,
+    3 predictions days 11–12, 4 the remaining labels)."""
+    preds = built["preds"]
+    for name in ("fct_feature_drift_daily", "fct_label_shift_daily"):
+        mart = built["marts"][name]
+        for version, rows in mart.groupby("model_version"):
+            days = sorted(preds.loc[reference_mask(preds, version), "date"].unique())
+            assert set(pd.to_datetime(rows.reference_start).dt.date) == {days[0]}
+            assert set(pd.to_datetime(rows.reference_end).dt.date) == {days[-1]}
+        expected = np.where(mart.prediction_date.map(day_of) <= 10, 1, 3)
+        np.testing.assert_array_equal(mart.source_batch_seq.to_numpy(), expected)
+    labeled_on = preds.predicted_at.dt.date + dt.timedelta(days=1)  # labels come a day later
+    label_batch = np.where(labeled_on <= START + dt.timedelta(days=9), 2, 4)
+    pred_batch = np.where(preds.date.map(day_of) <= 10, 1, 3)
+    newest = pd.Series(np.maximum(label_batch, pred_batch)).groupby(preds.date.to_numpy()).max()
+    for name in (
+        "fct_calibration_daily",
+        "fct_confusion_matrix_daily",
+        "fct_calibration_bins_daily",
+    ):
+        mart = built["marts"][name]
+        want = mart.prediction_date.map(newest).to_numpy()
+        np.testing.assert_array_equal(mart.source_batch_seq.to_numpy(), want)
