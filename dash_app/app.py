@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import threading
 import time
 from pathlib import Path
 
@@ -48,7 +49,27 @@ def create_app(config: AppConfig | None = None) -> Dash:
         importlib.import_module(f"dash_app.pages.{name}")
     app.layout = _shell
     _register_shell_callbacks(app)
+    _serialise_first_request_setup(app)
     return app
+
+
+def _serialise_first_request_setup(app: Dash) -> None:
+    """Dash moves the callbacks registered with `dash.callback` (every page's) into
+    the app on a worker's first request, but marks that setup done *before* moving
+    them: a second thread's request in that window finds no callback ("Callback
+    function not found", HTTP 500; seen under gunicorn threads during a publish).
+    The setup hook runs under a lock, so every request waits for the whole setup."""
+    hooks = app.server.before_request_funcs.setdefault(None, [])
+    setup = app._setup_server
+    if setup not in hooks:  # another Dash version: nothing of this shape to guard
+        return
+    lock = threading.Lock()
+
+    def setup_once() -> None:
+        with lock:
+            setup()
+
+    hooks[hooks.index(setup)] = setup_once
 
 
 def _navbar() -> html.Nav:
