@@ -560,6 +560,42 @@ def test_features_with_the_same_content_are_duplicates_and_only_numbers_pass(
     assert ingest_file(path, "predictions", home).duplicates == 1
 
 
+def test_features_edge_cases_stored_canonically_or_quarantined(tmp_path: Path) -> None:
+    """Keys that need escaping in a JSON path, an empty object, repeated keys, JSON
+    null, a number beyond double's range and a nested object, written as raw JSON
+    Lines text (json.dumps could not write some of them)."""
+    home = tmp_path / "home"
+    head = json.dumps({**PREDICTION, "event_id": "ID"})[:-1].replace('"ID"', '"{id}"')
+    features = {
+        "k1": '{"a/b~c": 2, "é\\"q": 1.50, "A": -0}',
+        "k2": "{}",
+        "k3": '{"a": 1, "a": 2}',
+        "k4": '{"a": 1, "b": null}',
+        "k5": '{"a": 1e999}',
+        "k6": '{"a": {"x": 1}}',
+        "k7": '{"b": 3, "a": 12345678901234567890}',
+    }
+    path = write(
+        tmp_path / "predictions" / "f.jsonl",
+        "".join(
+            head.replace("{id}", event_id) + f', "features": {value}}}\n'
+            for event_id, value in features.items()
+        ),
+    )
+    result = ingest_file(path, "predictions", home)
+    assert_balanced(result)
+    rows = stored(home, "predictions").set_index("event_id")
+    assert rows.features.to_dict() == {
+        "k1": '{"A":0.0,"a/b~c":2.0,"é\\"q":1.5}',
+        "k2": "{}",
+        "k7": '{"a":12345678901234567000.0,"b":3.0}',
+    }
+    bad = quarantined(home, "predictions")
+    assert sorted(zip(bad.event_id, bad.reason, bad.column_name, strict=True)) == [
+        (k, "wrong_type", "features") for k in ("k3", "k4", "k5", "k6")
+    ]
+
+
 def test_csv_row_numbers_count_blank_lines_and_quoted_newlines(tmp_path: Path) -> None:
     """Row n is the n-th record after the header as a text editor shows the file
     (blank lines keep their number; a quoted newline does not start a record)."""

@@ -286,8 +286,8 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> l
     con.unregister("jsonl_lines")
     _run(
         con,
-        "create or replace temp table objs as select _source_row, line::json as obj from lines "
-        "where trim(line) <> '' and json_valid(line) and json_type(line::json) = 'OBJECT'",
+        "create or replace temp table objs as select _source_row, line from lines "
+        "where json_valid(line) and json_type(line) = 'OBJECT'",
     )
     problems = [
         {
@@ -298,27 +298,27 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> l
             "raw_row": json.dumps({"line": text[:2000]}),
         }
         for n, text in con.execute(
-            "select _source_row, line from lines where trim(line) <> '' "
-            "and _source_row not in (select _source_row from objs)"
+            "select l._source_row, l.line from lines l anti join objs o using (_source_row) "
+            "where trim(l.line) <> '' order by l._source_row"
         ).fetchall()
     ]
     total = con.execute("select count(*) from objs").fetchall()[0][0]
-    if total == 0 and not problems:
-        present: list[str] = []
-    else:
-        present = [
-            r[0] for r in con.execute("select distinct unnest(json_keys(obj)) from objs").fetchall()
-        ]
     if total == 0 and problems:
         raise RejectedFile("no line is a JSON object (not JSON Lines?)")
+    present = [
+        r[0] for r in con.execute("select distinct unnest(json_keys(line)) from objs").fetchall()
+    ]
     _check_columns(stream, present, str(path))
-    cols = ", ".join(
-        f"json_extract_string(obj, {_literal('$.' + c.name)}) as {_quote(c.name)}"
-        if c.name in present
-        else f"cast(null as varchar) as {_quote(c.name)}"
-        for c in stream.columns
+    # each line parsed once into all the contract's columns, as text exactly as
+    # json_extract_string gives it (strings unquoted, numbers and objects as JSON);
+    # a column no line has comes out NULL
+    structure = _literal(json.dumps({c.name: "VARCHAR" for c in stream.columns}))
+    cols = ", ".join(f"s.{_quote(c.name)}" for c in stream.columns)
+    _run(
+        con,
+        f"create or replace temp table incoming as select _source_row, {cols} "
+        f"from (select _source_row, from_json(line, {structure}) as s from objs)",
     )
-    _run(con, f"create or replace temp table incoming as select _source_row, {cols} from objs")
     return problems
 
 
@@ -409,7 +409,79 @@ def _present_expr(c: Column, source_type: str) -> str:
     return _quote(c.name)
 
 
-def _typed_expr(c: Column, source_type: str) -> str:
+def _features_json(value: str, text: bool) -> str:
+    """The features value as JSON text (Parquet maps and structs rendered as JSON)."""
+    return value if text else f"to_json({value})::varchar"
+
+
+def _json_pointer(key: str) -> str:
+    """An RFC 6901 pointer to a top-level key, as a SQL literal."""
+    return _literal("/" + key.replace("~", "~0").replace("/", "~1"))
+
+
+def _features_lists(c: Column, source_type: str, keys: Sequence[str]) -> str:
+    """Columns ``fv_<name>``, ``ft_<name>``: the values and JSON types at ``keys``.
+
+    NULL unless the value is a JSON object without repeated keys. ``keys`` are all
+    the keys the column holds, sorted, so every object is parsed once with a list
+    of constant paths instead of cast JSON-to-MAP (several times slower).
+    """
+    text_json = _features_json(_present_expr(c, source_type), source_type == "VARCHAR")
+    is_object = (
+        f"json_valid({text_json}) and json_type({text_json}) = 'OBJECT' "
+        f"and len(json_keys({text_json})) = len(list_distinct(json_keys({text_json})))"
+    )
+    if keys:
+        paths = "[" + ", ".join(_json_pointer(k) for k in keys) + "]"
+        values, types = f"json_extract({text_json}, {paths})", f"json_type({text_json}, {paths})"
+    else:  # every object in the column is empty
+        values, types = "cast([] as json[])", "cast([] as varchar[])"
+    return (
+        f"case when {is_object} then {values} end as fv_{c.name}, "
+        f"case when {is_object} then {types} end as ft_{c.name}"
+    )
+
+
+def _features_expr(c: Column, keys: Sequence[str]) -> str:
+    """Canonical features text (keys sorted, numbers as doubles), NULL when not valid.
+
+    Valid: a JSON object without repeated keys whose every value is a finite JSON
+    number ("1.5", true and null are not). Stored canonically, the same features
+    sent in another key order, as 1 or 1.0, or from another format are the same
+    content: a duplicate, not a conflict.
+    """
+    values, types = f"fv_{c.name}", f"ft_{c.name}"
+    numbers_only = (
+        f"list_bool_and(list_transform({types}, "
+        "lambda t: t is null or t in ('BIGINT', 'UBIGINT', 'DOUBLE'))) is not false"
+    )
+    finite = (
+        f"list_bool_and(list_transform({values}, lambda v: v is null or isfinite(v::double))) "
+        "is not false"
+    )
+    entries = ", ".join(
+        f"case when {values}[{i}] is not null then to_json({_literal(k)}::varchar) || ':' "
+        f"|| to_json({values}[{i}]::double) end"
+        for i, k in enumerate(keys, start=1)
+    )
+    canonical = f"'{{' || concat_ws(',', {entries}) || '}}'" if keys else "'{}'"
+    return f"case when {values} is not null and {numbers_only} and {finite} then {canonical} end"
+
+
+def _feature_keys(con: duckdb.DuckDBPyConnection, c: Column, source_type: str) -> list[str]:
+    """Every key of the column's JSON objects, in SQL's sort order."""
+    value = _features_json(_present_expr(c, source_type), source_type == "VARCHAR")
+    return [
+        r[0]
+        for r in con.execute(
+            f"select distinct k from (select unnest(json_keys(j)) as k from "
+            f"(select {value} as j from incoming) where json_valid(j) "
+            "and json_type(j) = 'OBJECT') order by k"
+        ).fetchall()
+    ]
+
+
+def _typed_expr(c: Column, source_type: str, feature_keys: Sequence[str] | None = None) -> str:
     """The contract-typed value, NULL when the given value cannot be that type.
 
     Native Parquet types are used as they are (no round trip through text); text
@@ -444,25 +516,7 @@ def _typed_expr(c: Column, source_type: str) -> str:
             f"then cast({as_double} as bigint) end"
         )
     if c.kind == "features":
-        text_json = raw if text else f"to_json({raw})::varchar"
-        as_map = f"try_cast({text_json}::json as map(varchar, double))"
-        # every value a JSON number (not "1.5", not true, not null) and finite
-        numbers_only = (
-            f"list_bool_and(list_transform(map_values(try_cast({text_json}::json as "
-            "map(varchar, json))), lambda v: json_type(v) in ('BIGINT', 'UBIGINT', 'DOUBLE'))) "
-            "is not false"
-        )
-        # stored canonically (keys sorted, numbers as doubles), so the same features
-        # sent in another key order, as 1 or 1.0, or from another format are the same
-        # content: a duplicate, not a conflict
-        canonical = f"to_json(map_from_entries(list_sort(map_entries({as_map}))))::varchar"
-        return (
-            f"case when json_valid({text_json}) and json_type({text_json}::json) = 'OBJECT' "
-            f"and {as_map} is not null and {numbers_only} "
-            f"and list_bool_and(list_transform(map_values({as_map}), "
-            f"lambda v: v is not null and isfinite(v))) is not false "
-            f"then {canonical} end"
-        )
+        return _features_expr(c, feature_keys or [])
     return raw if text else f"cast({raw} as varchar)"
 
 
@@ -506,8 +560,20 @@ def _problem_case(stream: Stream) -> str:
 def _validate(con: duckdb.DuckDBPyConnection, stream: Stream) -> None:
     """``incoming`` → ``checked``: given values (r_*), typed values (v_*), the problem."""
     types = {r[0]: r[1] for r in con.execute("describe incoming").fetchall()}
-    present = ", ".join(f"{_present_expr(c, types[c.name])} as r_{c.name}" for c in stream.columns)
-    typed = ", ".join(f"{_typed_expr(c, types[c.name])} as t_{c.name}" for c in stream.columns)
+    keys = {
+        c.name: _feature_keys(con, c, types[c.name]) for c in stream.columns if c.kind == "features"
+    }
+    present = ", ".join(
+        [f"{_present_expr(c, types[c.name])} as r_{c.name}" for c in stream.columns]
+        + [
+            _features_lists(c, types[c.name], keys[c.name])
+            for c in stream.columns
+            if c.name in keys
+        ]
+    )
+    typed = ", ".join(
+        f"{_typed_expr(c, types[c.name], keys.get(c.name))} as t_{c.name}" for c in stream.columns
+    )
     values = ", ".join(
         f"coalesce(t_{c.name}, {c.default}) as v_{c.name}"
         if c.default
