@@ -2,33 +2,8 @@ with events as (
     select * from {{ ref('stg_landing__business_events') }}
 ),
 
-calls as (
-    select * from {{ ref('stg_landing__llm_calls') }}
-),
-
--- only sessions that business events point at need a provider
-session_calls as (
-    select
-        session_id,
-        provider,
-        batch_seq,
-        row_number() over (
-            partition by session_id order by created_at, call_id
-        ) as call_rank
-    from calls
-    where session_id in (
-        select events.session_id from events
-        where events.session_id is not null
-    )
-),
-
 session_providers as (
-    select
-        session_id,
-        provider as session_provider,
-        batch_seq as attribution_batch_seq
-    from session_calls
-    where call_rank = 1
+    select * from {{ ref('int_session_providers') }}
 ),
 
 attributed as (

@@ -1,6 +1,21 @@
+-- An incremental table, not a view: the latest-label window over the whole label
+-- history would otherwise run again in every model that joins labels. A build
+-- re-ranks only the targets that newer batches labeled (all their labels, old and new).
+{{ config(materialized='incremental', unique_key='target_event_id', incremental_strategy='delete+insert') }}
+{%- set watermark = modelmart.built_watermark() %}
+
 with source as (
     select * from {{ source('landing', 'labels') }}
-    where _batch_seq <= {{ env_var('MODELMART_MAX_BATCH_SEQ', '999999999999') }}
+    where
+        _batch_seq <= {{ env_var('MODELMART_MAX_BATCH_SEQ', '999999999999') }}
+    {% if is_incremental() %}
+            and target_event_id in (
+                select newer.target_event_id from {{ source('landing', 'labels') }} as newer
+                where
+                    newer._batch_seq > {{ watermark }}
+                    and newer._batch_seq <= {{ env_var('MODELMART_MAX_BATCH_SEQ', '999999999999') }}
+            )
+    {% endif %}
 ),
 
 ranked as (
@@ -11,6 +26,7 @@ ranked as (
         labeled_at,
         _batch_seq as batch_seq,
         count(*) over (partition by target_event_id) as labels_received,
+        max(_batch_seq) over (partition by target_event_id) as source_batch_seq,
         row_number() over (
             partition by target_event_id
             order by labeled_at desc, event_id desc
@@ -25,7 +41,8 @@ latest as (
         label,
         labeled_at,
         batch_seq,
-        labels_received
+        labels_received,
+        source_batch_seq
     from ranked
     where label_rank = 1
 )
