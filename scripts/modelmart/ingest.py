@@ -619,17 +619,26 @@ def _classify(con: duckdb.DuckDBPyConnection, stream: Stream, landing_files: lis
         "create or replace temp table repeated_ids as select v_event_id as event_id from checked "
         "where _problem is null group by v_event_id having count(*) > 1",
     )
+    # the incoming ids' range as constants: DuckDB then skips every stored row group
+    # whose min/max event_id lies outside it (ids that grow with time, as most do,
+    # are found without reading the old files' ids at all)
+    low, high = con.execute(
+        "select min(v_event_id), max(v_event_id) from checked where _problem is null"
+    ).fetchall()[0]
+    in_range = (
+        f"event_id between {_literal(low)} and {_literal(high)}" if low is not None else "false"
+    )
     _run(
         con,
         "create or replace temp table stored_ids as select event_id "
-        f"from read_parquet({files}) where event_id in "
+        f"from read_parquet({files}) where {in_range} and event_id in "
         "(select v_event_id from checked where _problem is null)",
     )
     stored_cols = ", ".join(c.name for c in stream.columns)
     _run(
         con,
         f"create or replace temp table stored_rows as select {stored_cols} from read_parquet({files}) "
-        "where event_id in (select event_id from stored_ids)",
+        f"where {in_range} and event_id in (select event_id from stored_ids)",
     )
     _run(
         con,
