@@ -106,21 +106,26 @@ def ensure_layout(paths: Paths) -> None:
     The empty file lets dbt's sources glob a stream before its first batch.
     """
     paths.ensure()
+    missing = []
+    for stream in STREAMS:
+        for root in (paths.landing, paths.quarantine, paths.manifests):
+            (root / stream).mkdir(parents=True, exist_ok=True)
+        schema_file = paths.landing / stream / f"{0:012d}-schema.parquet"
+        if not schema_file.exists():
+            missing.append((stream, schema_file))
+    if not missing:
+        return  # the usual case: no DuckDB connection needed
     con = duckdb.connect()
     try:
-        for stream in STREAMS:
-            for root in (paths.landing, paths.quarantine, paths.manifests):
-                (root / stream).mkdir(parents=True, exist_ok=True)
-            schema_file = paths.landing / stream / f"{0:012d}-schema.parquet"
-            if not schema_file.exists():
-                cols = [
-                    *((c.name, c.landing_type) for c in CONTRACT[stream].columns),
-                    *_META_COLUMNS,
-                ]
-                select = ", ".join(f"cast(null as {t}) as {n}" for n, t in cols)
-                tmp = schema_file.with_suffix(".parquet.tmp")
-                _run(con, f"copy (select {select} limit 0) to '{tmp}' (format parquet)")
-                os.replace(tmp, schema_file)
+        for stream, schema_file in missing:
+            cols = [
+                *((c.name, c.landing_type) for c in CONTRACT[stream].columns),
+                *_META_COLUMNS,
+            ]
+            select = ", ".join(f"cast(null as {t}) as {n}" for n, t in cols)
+            tmp = schema_file.with_suffix(".parquet.tmp")
+            _run(con, f"copy (select {select} limit 0) to '{tmp}' (format parquet)")
+            os.replace(tmp, schema_file)
     finally:
         con.close()
 
