@@ -290,11 +290,13 @@ def bench_scale(calls: int, workdir: Path, sqlite_rows: int) -> dict:
         result["ingest_rows_per_s"] / result["sqlite_rows_per_s"], 1
     )
     result["ratio_build_vs_floor"] = round(build2_s / floor_s, 2)
-    result["ratio_incremental_vs_full"] = round(inc_s / build_s, 3)
+    # against the full build of the same 91 days (the first full build also pays
+    # dbt's first, complete parse of the project)
+    result["ratio_incremental_vs_full"] = round(inc_s / build2_s, 3)
     result["ratio_bare_copy_vs_sqlite"] = round(
         result["bare_copy_rows_per_s"] / result["sqlite_rows_per_s"], 1
     )
-    result["ratio_noop_vs_full"] = round(noop_s / build_s, 3)
+    result["ratio_noop_vs_full"] = round(noop_s / build2_s, 3)
     shutil.rmtree(scale_dir / "input", ignore_errors=True)
     shutil.rmtree(scale_dir / "next_day", ignore_errors=True)
     return result
