@@ -240,7 +240,8 @@ def bench_scale(calls: int, workdir: Path, sqlite_rows: int) -> dict:
     print(f"   full build: {build_s:.1f}s, peak {build_mem:.0f} MiB", flush=True)
     next_ingest_s, _, _ = run_measured([*CLI, "ingest", str(scale_dir / "next_day")], env)
     inc_s, inc_mem, _ = run_measured([*CLI, "build", "--quiet"], env)
-    noop_s, _, _ = run_measured([*CLI, "build", "--quiet"], env)
+    # --force: without it, a build with nothing new is skipped at once
+    noop_s, _, _ = run_measured([*CLI, "build", "--force", "--quiet"], env)
     print(
         f"   +1 day: ingest {next_ingest_s:.1f}s, incremental build {inc_s:.1f}s, peak {inc_mem:.0f} MiB; "
         f"then a build with nothing new: {noop_s:.1f}s",

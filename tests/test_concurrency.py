@@ -137,6 +137,30 @@ def test_build_while_a_reader_holds_the_warehouse_open(tmp_path: Path) -> None:
     assert published_calls(home) == 15
 
 
+def test_build_with_nothing_new_is_skipped_unless_forced(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    published = get_paths(home).warehouse
+    ingest_records("llm_calls", calls("a", 10), home)
+    assert build(home).returncode == 0
+    before = published.stat()
+
+    again = build(home)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "up to date: no batch newer than 1 and no project change" in again.stdout
+    after = published.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+    forced = run_cli(home, "build", "--force", "--quiet", timeout=600)
+    assert forced.returncode == 0 and "built (incremental)" in forced.stdout, forced.stdout
+    assert published.stat().st_ino != before.st_ino  # a new snapshot, renamed into place
+    assert published_calls(home) == 10
+
+    ingest_records("llm_calls", calls("b", 5, "2026-03-02"), home)
+    newer = build(home)
+    assert "built (incremental) batches ≤ 2" in newer.stdout, newer.stdout
+    assert published_calls(home) == 15
+
+
 def test_ingest_runs_during_a_build_and_waits_for_the_next(tmp_path: Path) -> None:
     home = tmp_path / "home"
     ingest_records("llm_calls", calls("a", 10), home)

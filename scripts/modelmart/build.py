@@ -50,9 +50,15 @@ class BuildResult:
     seconds: float
     failures: list[str] = field(default_factory=list)
     published: Path | None = None
+    up_to_date: bool = False
 
     def summary(self) -> str:
         kind = "full" if self.full_refresh else "incremental"
+        if self.up_to_date:
+            return (
+                f"up to date: no batch newer than {self.max_batch_seq} and no project change "
+                f"since the last build; {self.published} stays published (--force builds anyway)"
+            )
         if self.success:
             return f"built ({kind}) batches ≤ {self.max_batch_seq} in {self.seconds:.1f}s; published {self.published}"
         return (
@@ -167,21 +173,42 @@ def run_dbt(args: list[str], paths: Paths, max_batch_seq: int) -> tuple[bool, li
     return bool(result.success) and not failures, failures
 
 
-def build(home: str | os.PathLike[str] | None = None, *, full_refresh: bool = False) -> BuildResult:
-    """Run ``dbt build`` on the committed batches and publish the result."""
+def build(
+    home: str | os.PathLike[str] | None = None,
+    *,
+    full_refresh: bool = False,
+    force: bool = False,
+) -> BuildResult:
+    """Run ``dbt build`` on the committed batches and publish the result.
+
+    Nothing is built when no batch is newer than the published snapshot and the
+    project did not change (the models depend on nothing else, not even the
+    clock), unless ``force``.
+    """
     paths = get_paths(home)
     ensure_layout(paths)
     started = time.monotonic()
     try:
         with file_lock(paths.locks / "build.lock", wait=False):
-            return _build_locked(paths, full_refresh, started)
+            return _build_locked(paths, full_refresh, force, started)
     except LockBusy as exc:
         raise UserError(
             "another build is running (lock held on build.lock); try again when it ends"
         ) from exc
 
 
-def _build_locked(paths: Paths, full_refresh: bool, started: float) -> BuildResult:
+def _up_to_date(paths: Paths, state: dict, fingerprint: str, max_seq: int) -> bool:
+    """The published snapshot is what a build would produce now."""
+    return (
+        (state.get("last_build") or {}).get("success") is True
+        and state.get("project_fingerprint") == fingerprint
+        and state.get("published_batch_seq") == max_seq
+        and paths.warehouse.exists()
+        and paths.build_db.exists()
+    )
+
+
+def _build_locked(paths: Paths, full_refresh: bool, force: bool, started: float) -> BuildResult:
     marker = paths.build_dir / "BUILDING"
     state = read_state(paths)
     if marker.exists():
@@ -191,6 +218,9 @@ def _build_locked(paths: Paths, full_refresh: bool, started: float) -> BuildResu
     if state.get("project_fingerprint") != fingerprint or not paths.build_db.exists():
         full_refresh = True
     max_seq = latest_committed_seq(paths)
+    if not (full_refresh or force) and _up_to_date(paths, state, fingerprint, max_seq):
+        seconds = time.monotonic() - started
+        return BuildResult(True, max_seq, False, seconds, [], paths.warehouse, up_to_date=True)
     marker.write_text(
         json.dumps({"pid": os.getpid(), "started_at": dt.datetime.now(dt.UTC).isoformat()})
     )

@@ -58,7 +58,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     # the CPU (MODELMART_BUILD_NICE=0 turns this off)
     with contextlib.suppress(OSError, ValueError):
         os.nice(int(os.environ.get("MODELMART_BUILD_NICE", "10")))
-    result = build(args.home, full_refresh=args.full_refresh)
+    result = build(args.home, full_refresh=args.full_refresh, force=args.force)
     print(result.summary())
     return 0 if result.success else 1
 
@@ -205,6 +205,12 @@ def parser() -> argparse.ArgumentParser:
     )
     bld.add_argument(
         "--full-refresh", action="store_true", help="rebuild incremental marts from scratch"
+    )
+    bld.add_argument(
+        "--force",
+        action="store_true",
+        help="build even when no batch is new and the project did not change "
+        "(by default such a build is skipped: its result would equal the published one)",
     )
     bld.add_argument("--quiet", action="store_true", help="print only dbt's errors")
     bld.set_defaults(func=_cmd_build)
