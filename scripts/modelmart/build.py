@@ -231,8 +231,11 @@ def _build_locked(paths: Paths, full_refresh: bool, force: bool, started: float)
         "--exclude-resource-type",
         "unit_test",
         *(["--full-refresh"] if full_refresh else []),
-        # integrity tests over whole-history views: full builds only (dbt_project.yml)
-        *([] if full_refresh else ["--exclude", "tag:history_scan"]),
+        # on incremental builds, leave out: integrity tests over whole-history views
+        # (dbt_project.yml), and the seeds with their tests: seeds are part of the
+        # project fingerprint, so any edit forces a full build, which loads and tests
+        # them; an incremental build reads the seed tables already in its working copy
+        *([] if full_refresh else ["--exclude", "tag:history_scan", "resource_type:seed"]),
     ]
     ok, failures = run_dbt(args, paths, max_seq)
     seconds = time.monotonic() - started
