@@ -3,17 +3,18 @@
 -- re-ranks only the targets that newer batches labeled (all their labels, old and new).
 {{ config(materialized='incremental', unique_key='target_event_id', incremental_strategy='delete+insert') }}
 {%- set watermark = modelmart.built_watermark() %}
+{%- set max_batch_seq = env_var('MODELMART_MAX_BATCH_SEQ', '999999999999') %}
 
 with source as (
     select * from {{ source('landing', 'labels') }}
     where
-        _batch_seq <= {{ env_var('MODELMART_MAX_BATCH_SEQ', '999999999999') }}
+        _batch_seq <= {{ max_batch_seq }}
     {% if is_incremental() %}
             and target_event_id in (
                 select newer.target_event_id from {{ source('landing', 'labels') }} as newer
                 where
                     newer._batch_seq > {{ watermark }}
-                    and newer._batch_seq <= {{ env_var('MODELMART_MAX_BATCH_SEQ', '999999999999') }}
+                    and newer._batch_seq <= {{ max_batch_seq }}
             )
     {% endif %}
 ),

@@ -197,14 +197,13 @@ def build(
         ) from exc
 
 
-def _up_to_date(paths: Paths, state: dict, fingerprint: str, max_seq: int) -> bool:
-    """The published snapshot is what a build would produce now."""
+def _up_to_date(paths: Paths, state: dict, max_seq: int) -> bool:
+    """The published snapshot is what a build would produce now. For an incremental
+    build only: a changed project or a missing working copy already forced a full one."""
     return (
         (state.get("last_build") or {}).get("success") is True
-        and state.get("project_fingerprint") == fingerprint
         and state.get("published_batch_seq") == max_seq
         and paths.warehouse.exists()
-        and paths.build_db.exists()
     )
 
 
@@ -218,7 +217,7 @@ def _build_locked(paths: Paths, full_refresh: bool, force: bool, started: float)
     if state.get("project_fingerprint") != fingerprint or not paths.build_db.exists():
         full_refresh = True
     max_seq = latest_committed_seq(paths)
-    if not (full_refresh or force) and _up_to_date(paths, state, fingerprint, max_seq):
+    if not (full_refresh or force) and _up_to_date(paths, state, max_seq):
         seconds = time.monotonic() - started
         return BuildResult(True, max_seq, False, seconds, [], paths.warehouse, up_to_date=True)
     marker.write_text(

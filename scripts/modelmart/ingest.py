@@ -414,9 +414,10 @@ def _present_expr(c: Column, source_type: str) -> str:
     return _quote(c.name)
 
 
-def _features_json(value: str, text: bool) -> str:
-    """The features value as JSON text (Parquet maps and structs rendered as JSON)."""
-    return value if text else f"to_json({value})::varchar"
+def _features_text(c: Column, source_type: str) -> str:
+    """The given features value as JSON text (Parquet maps and structs rendered as JSON)."""
+    value = _present_expr(c, source_type)
+    return value if source_type == "VARCHAR" else f"to_json({value})::varchar"
 
 
 def _json_pointer(key: str) -> str:
@@ -431,7 +432,7 @@ def _features_lists(c: Column, source_type: str, keys: Sequence[str]) -> str:
     the keys the column holds, sorted, so every object is parsed once with a list
     of constant paths instead of cast JSON-to-MAP (several times slower).
     """
-    text_json = _features_json(_present_expr(c, source_type), source_type == "VARCHAR")
+    text_json = _features_text(c, source_type)
     is_object = (
         f"json_valid({text_json}) and json_type({text_json}) = 'OBJECT' "
         f"and len(json_keys({text_json})) = len(list_distinct(json_keys({text_json})))"
@@ -475,7 +476,7 @@ def _features_expr(c: Column, keys: Sequence[str]) -> str:
 
 def _feature_keys(con: duckdb.DuckDBPyConnection, c: Column, source_type: str) -> list[str]:
     """Every key of the column's JSON objects, in SQL's sort order."""
-    value = _features_json(_present_expr(c, source_type), source_type == "VARCHAR")
+    value = _features_text(c, source_type)
     return [
         r[0]
         for r in con.execute(
