@@ -1,4 +1,4 @@
-"""The event contract v1 (shared/spec/events.md) as data.
+"""The event contract v1 (README, "Event contract") as data.
 
 Each stream is a list of columns; ingestion turns every column rule into a
 vectorised SQL check, so the contract lives in one place.
