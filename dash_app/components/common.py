@@ -168,13 +168,24 @@ ALERT_COLUMNS = [
 ]
 
 
+def _alert_status(row) -> str:
+    """fct_alerts.status in words; no_data is never shown as resolved."""
+    if row.status == "resolved":
+        text = f"resolved {_iso(row.resolved_date)}"
+    elif row.status == "no_data":
+        text = f"no data since {_iso(row.last_seen_date)}"
+    else:
+        text = "active"
+    return text + (" · flapping" if row.is_flapping else "")
+
+
 def alert_table(frame: pd.DataFrame, table_id: str, page_size: int = 15) -> dash_table.DataTable:
     rows = frame.assign(
         threshold_text=frame.comparator + " " + frame.threshold.map(lambda v: f"{v:g}"),
         last_value=frame.last_value.map(lambda v: f"{v:,.4g}"),
         first_seen_date=frame.first_seen_date.map(_iso),
         last_seen_date=frame.last_seen_date.map(_iso),
-        status=frame.is_active.map({True: "active", False: "resolved"}),
+        status=[_alert_status(row) for row in frame.itertuples()],
     )
     return dash_table.DataTable(
         id=table_id,

@@ -267,7 +267,8 @@ def alerts(reader: SnapshotReader, filters: Filters, active_only: bool = False) 
         f"""
         select alert_id, rule_id, severity, mart, metric, comparator, threshold,
                consecutive_periods, series, provider, model, team, model_name, model_version,
-               first_seen_date, last_seen_date, breach_days, last_value, worst_value, is_active
+               first_seen_date, last_seen_date, breach_days, last_value, worst_value, is_active,
+               status, resolved_date, is_flapping
         from marts.fct_alerts
         where {period} and {scope}
         order by is_active desc, {SEVERITY_ORDER}, last_seen_date desc, alert_id
