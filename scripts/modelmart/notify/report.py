@@ -362,7 +362,7 @@ def send_report(
     shown = (
         text(digest)
         if text
-        else __import__("json").dumps(render_slack(digest), indent=1, ensure_ascii=False)
+        else json.dumps(render_slack(digest), indent=1, ensure_ascii=False)
     )
     if not send:
         return shown
