@@ -359,11 +359,7 @@ def send_report(
     paths = get_paths(home)
     digest = build_digest(paths.warehouse, period)
     text = {"markdown": render_markdown, "html": render_html}.get(output)
-    shown = (
-        text(digest)
-        if text
-        else json.dumps(render_slack(digest), indent=1, ensure_ascii=False)
-    )
+    shown = text(digest) if text else json.dumps(render_slack(digest), indent=1, ensure_ascii=False)
     if not send:
         return shown
     from modelmart.notify.engine import parse_now, run
