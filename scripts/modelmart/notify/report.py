@@ -67,7 +67,10 @@ class Figure:
         else:
             change = 100 * (self.current - self.previous) / abs(self.previous)
             verb = "rose" if change > 0 else "fell"
-            text = f"{self.label} {verb} {abs(change):.0f} % to {now}"
+            if round(abs(change)) == 0:
+                text = f"{self.label} was little changed at {now} ({change:+.1f} %)"
+            else:
+                text = f"{self.label} {verb} {abs(change):.0f} % to {now}"
         return text + (f", {self.note}" if self.note else "")
 
 
