@@ -142,7 +142,9 @@ def test_every_number_of_the_digest_equals_the_marts(demo_home, marts, period):
     if round(abs(change)):
         assert f"p95 latency {verb} {abs(change):.0f} % to {fmt(p95.current, 'ms')}" in text
     else:
-        assert f"p95 latency was little changed at {fmt(p95.current, 'ms')} ({change:+.1f} %)" in text
+        assert (
+            f"p95 latency was little changed at {fmt(p95.current, 'ms')} ({change:+.1f} %)" in text
+        )
     rate = digest.figure("resolution_rate")
     points = 100 * (want["cur"]["resolution_rate"] - want["prev"]["resolution_rate"])
     if round(points, 1):

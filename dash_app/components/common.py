@@ -179,7 +179,26 @@ def _alert_status(row) -> str:
     return text + (" · flapping" if row.is_flapping else "")
 
 
-def alert_table(frame: pd.DataFrame, table_id: str, page_size: int = 15) -> dash_table.DataTable:
+DELIVERY_COLUMNS = [
+    ("delivered", "Delivered (channel, event, UTC)"),
+    ("failures_text", "Delivery failures"),
+]
+
+
+def alert_table(
+    frame: pd.DataFrame, table_id: str, page_size: int = 15, delivery: bool = False
+) -> dash_table.DataTable:
+    """One row per alert; with ``delivery`` the frame also has the notification
+    log's delivered / failures / last_failure columns (queries.deliveries)."""
+    columns = ALERT_COLUMNS + (DELIVERY_COLUMNS if delivery else [])
+    if delivery:
+        frame = frame.assign(
+            delivered=frame.delivered.fillna("not sent"),
+            failures_text=[
+                f"{int(n)}: {last}" if n and isinstance(last, str) else ""
+                for n, last in zip(frame.failures.fillna(0), frame.last_failure, strict=True)
+            ],
+        )
     rows = frame.assign(
         threshold_text=frame.comparator + " " + frame.threshold.map(lambda v: f"{v:g}"),
         last_value=frame.last_value.map(lambda v: f"{v:,.4g}"),
@@ -189,8 +208,8 @@ def alert_table(frame: pd.DataFrame, table_id: str, page_size: int = 15) -> dash
     )
     return dash_table.DataTable(
         id=table_id,
-        columns=[{"name": label, "id": key} for key, label in ALERT_COLUMNS],
-        data=rows[[key for key, _ in ALERT_COLUMNS]].to_dict("records"),
+        columns=[{"name": label, "id": key} for key, label in columns],
+        data=rows[[key for key, _ in columns]].to_dict("records"),
         sort_action="native",
         page_size=page_size,
         style_as_list_view=True,
