@@ -45,7 +45,9 @@ def test_alerts_page_shows_deliveries_and_failures(served, demo_home, page):  # 
     finally:
         con.close()
     assert critical > 0
+    # one message per route and run: all the critical alerts in one Slack message
     assert len(http.on("/slack")) == 1 and len(http.on("/webhook")) == 2
+    assert len(http.on("/slack")[0].body["blocks"]) == 1 + critical
 
     page.goto(served + "/alerts")
     page.wait_for_selector("#alerts-table")
