@@ -168,18 +168,48 @@ ALERT_COLUMNS = [
 ]
 
 
-def alert_table(frame: pd.DataFrame, table_id: str, page_size: int = 15) -> dash_table.DataTable:
+def _alert_status(row) -> str:
+    """fct_alerts.status in words; no_data is never shown as resolved."""
+    if row.status == "resolved":
+        text = f"resolved {_iso(row.resolved_date)}"
+    elif row.status == "no_data":
+        text = f"no data since {_iso(row.last_seen_date)}"
+    else:
+        text = "active"
+    return text + (" · flapping" if row.is_flapping else "")
+
+
+DELIVERY_COLUMNS = [
+    ("delivered", "Delivered (channel, event, UTC)"),
+    ("failures_text", "Delivery failures"),
+]
+
+
+def alert_table(
+    frame: pd.DataFrame, table_id: str, page_size: int = 15, delivery: bool = False
+) -> dash_table.DataTable:
+    """One row per alert; with ``delivery`` the frame also has the notification
+    log's delivered / failures / last_failure columns (queries.deliveries)."""
+    columns = ALERT_COLUMNS + (DELIVERY_COLUMNS if delivery else [])
+    if delivery:
+        frame = frame.assign(
+            delivered=frame.delivered.fillna("not sent"),
+            failures_text=[
+                f"{int(n)}: {last}" if n and isinstance(last, str) else ""
+                for n, last in zip(frame.failures.fillna(0), frame.last_failure, strict=True)
+            ],
+        )
     rows = frame.assign(
         threshold_text=frame.comparator + " " + frame.threshold.map(lambda v: f"{v:g}"),
         last_value=frame.last_value.map(lambda v: f"{v:,.4g}"),
         first_seen_date=frame.first_seen_date.map(_iso),
         last_seen_date=frame.last_seen_date.map(_iso),
-        status=frame.is_active.map({True: "active", False: "resolved"}),
+        status=[_alert_status(row) for row in frame.itertuples()],
     )
     return dash_table.DataTable(
         id=table_id,
-        columns=[{"name": label, "id": key} for key, label in ALERT_COLUMNS],
-        data=rows[[key for key, _ in ALERT_COLUMNS]].to_dict("records"),
+        columns=[{"name": label, "id": key} for key, label in columns],
+        data=rows[[key for key, _ in columns]].to_dict("records"),
         sort_action="native",
         page_size=page_size,
         style_as_list_view=True,

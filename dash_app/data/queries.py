@@ -11,6 +11,7 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -267,7 +268,8 @@ def alerts(reader: SnapshotReader, filters: Filters, active_only: bool = False) 
         f"""
         select alert_id, rule_id, severity, mart, metric, comparator, threshold,
                consecutive_periods, series, provider, model, team, model_name, model_version,
-               first_seen_date, last_seen_date, breach_days, last_value, worst_value, is_active
+               first_seen_date, last_seen_date, breach_days, last_value, worst_value, is_active,
+               status, resolved_date, is_flapping
         from marts.fct_alerts
         where {period} and {scope}
         order by is_active desc, {SEVERITY_ORDER}, last_seen_date desc, alert_id
@@ -616,3 +618,63 @@ def confusion(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
         """,
         params,
     )
+
+
+# ---------------------------------------------------------------- alert delivery
+
+LOG_COLUMNS = {
+    "run_id": "varchar",
+    "recorded_at": "varchar",
+    "mode": "varchar",
+    "route_id": "varchar",
+    "channel": "varchar",
+    "target": "varchar",
+    "alert_id": "varchar",
+    "event": "varchar",
+    "outcome": "varchar",
+    "status_code": "integer",
+    "attempts": "integer",
+    "detail": "varchar",
+}
+
+
+def deliveries(reader: SnapshotReader) -> pd.DataFrame:
+    """Grain: alert. Where and when each alert was delivered (channel/target, event,
+    time of each delivery the channel accepted) and its failed attempts, from the
+    notification log `modelmart notify` writes next to the warehouse
+    ($MODELMART_HOME/notify/log.jsonl). Not cached: the log grows between snapshots."""
+    path = reader.warehouse.parent / "notify" / "log.jsonl"
+    empty = pd.DataFrame(columns=["alert_id", "delivered", "failures", "last_failure"])
+    if not path.exists() or path.stat().st_size == 0:
+        return empty
+    con = duckdb.connect()
+    try:
+        frame = con.execute(
+            """
+            with log as (
+                select * from read_json(?, format = 'newline_delimited', columns = ?,
+                                        ignore_errors = true)
+                where mode = 'send' and alert_id is not null
+            )
+            select alert_id,
+                   string_agg(channel || '/' || target || ' ' || event || ' '
+                              || replace(left(recorded_at, 16), 'T', ' '), '; '
+                              order by recorded_at, route_id)
+                       filter (where outcome = 'sent') as delivered,
+                   cast(count(*) filter (where outcome = 'failed') as integer) as failures,
+                   max(recorded_at || ' ' || channel || '/' || target || ': ' || coalesce(detail, ''))
+                       filter (where outcome = 'failed') as last_failure
+            from log group by alert_id
+            """,
+            [str(path), LOG_COLUMNS],
+        ).df()
+    finally:
+        con.close()
+    return frame
+
+
+def failing_channels(reader: SnapshotReader) -> list[dict]:
+    """Channel targets whose deliveries failed several runs in a row (as `modelmart status`)."""
+    from modelmart.notify.engine import failing_channels as failing
+
+    return failing(reader.warehouse.parent)

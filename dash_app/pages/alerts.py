@@ -14,7 +14,7 @@ from dash_app.components.page import (
     render,
 )
 from dash_app.data.filters import Filters
-from dash_app.data.queries import alerts
+from dash_app.data.queries import alerts, deliveries, failing_channels
 from dash_app.data.warehouse import SnapshotReader
 
 PAGE = "alerts"
@@ -36,7 +36,10 @@ def layout(**query: str) -> html.Div:
         "Alerts",
         "Runs of consecutive days on which a rule of the alert_rules seed was breached "
         "for at least its required periods. Active: the run reaches the newest day "
-        "with data for that metric. Rules are data: edit seeds/alert_rules.csv and build.",
+        "with data for that metric; resolved once its series reports a value within the "
+        "threshold; no data when the series stopped reporting (not a recovery). Rules are "
+        "data: edit seeds/alert_rules.csv and build. Delivered: where `modelmart notify` "
+        "sent it (routes: seeds/alert_routes.csv).",
         "alerts-body",
         _controls,
     )
@@ -47,8 +50,18 @@ def alerts_body(
 ) -> list:
     frame = alerts(source, filters, active_only=active_only)
     frame = frame[frame.severity.isin(severities)]
+    failing = [
+        html.P(
+            f"Alert delivery: {f['channel']}/{f['target']} failed its last {f['failed_runs']} "
+            f"runs (last: {f['last']})",
+            className="alert-failing",
+        )
+        for f in failing_channels(source)
+    ]
+    banner = [html.Div(failing, id="alerts-delivery-failing")] if failing else []
     if frame.empty:
-        return [message("No alerts for this selection.")]
+        return [*banner, message("No alerts for this selection.")]
+    frame = frame.merge(deliveries(source), on="alert_id", how="left")
     active = int(frame.is_active.sum())
     summary = html.P(
         f"{len(frame):,} alerts, {active:,} active "
@@ -60,7 +73,7 @@ def alerts_body(
         id="alerts-summary",
         className="summary",
     )
-    return [summary, alert_table(frame, "alerts-table", page_size=25)]
+    return [*banner, summary, alert_table(frame, "alerts-table", page_size=25, delivery=True)]
 
 
 def update(start, end, *values) -> list:

@@ -60,7 +60,45 @@ def _cmd_build(args: argparse.Namespace) -> int:
         os.nice(int(os.environ.get("MODELMART_BUILD_NICE", "10")))
     result = build(args.home, full_refresh=args.full_refresh, force=args.force)
     print(result.summary())
+    if result.success and not result.up_to_date and not args.no_notify:
+        _notify_after_build(args.home)
     return 0 if result.success else 1
+
+
+def _notify_after_build(home: str | None) -> None:
+    """Alert delivery after a publish: dry run unless MODELMART_NOTIFY=send; off
+    with MODELMART_NOTIFY=off. A failing notify never fails the build."""
+    from modelmart.notify.engine import run as notify
+
+    mode = os.environ.get("MODELMART_NOTIFY", "dry_run").strip().lower()
+    if mode == "off":
+        return
+    try:
+        print(notify(home, send=mode == "send").summary())
+    except UserError as exc:
+        print(f"notify: skipped: {exc}")
+    except Exception as exc:  # the build is published; delivery problems are reported, not raised
+        from modelmart.notify.targets import redact
+
+        print(f"notify: FAILED ({type(exc).__name__}: {redact(str(exc))}); the build stands")
+
+
+def _cmd_notify(args: argparse.Namespace) -> int:
+    from modelmart.notify.engine import parse_now, run
+
+    send = args.send or os.environ.get("MODELMART_NOTIFY", "").strip().lower() == "send"
+    now = parse_now(args.now or os.environ.get("MODELMART_NOW"))
+    result = run(args.home, send=send, now=now, routes_only=set(args.route) if args.route else None)
+    print(result.summary())
+    return 1 if result.counts.get("failed") else 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from modelmart.notify.report import send_report
+
+    send = args.send or os.environ.get("MODELMART_NOTIFY", "").strip().lower() == "send"
+    print(send_report(args.home, args.period, send=send, output=args.format, now_text=args.now))
+    return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -213,6 +251,12 @@ def parser() -> argparse.ArgumentParser:
         "(by default such a build is skipped: its result would equal the published one)",
     )
     bld.add_argument("--quiet", action="store_true", help="print only dbt's errors")
+    bld.add_argument(
+        "--no-notify",
+        action="store_true",
+        help="do not run `modelmart notify` after publishing (it runs by default: a dry run, "
+        "or a delivery with MODELMART_NOTIFY=send; MODELMART_NOTIFY=off disables it)",
+    )
     bld.set_defaults(func=_cmd_build)
 
     demo = sub.add_parser(
@@ -239,6 +283,34 @@ def parser() -> argparse.ArgumentParser:
         "the published snapshot's age and last dates, and the last build's outcome.",
     )
     st.set_defaults(func=_cmd_status)
+
+    ntf = sub.add_parser(
+        "notify",
+        help="send the alerts that are due (dry run unless --send)",
+        description="Evaluate the published alerts against the notification log and the routes "
+        "(seeds/alert_routes.csv); print and write to $MODELMART_HOME/notify/outbox/ what is due. "
+        "--send (or MODELMART_NOTIFY=send) delivers. Every attempt is logged in "
+        "$MODELMART_HOME/notify/log.jsonl. Exit code 1 if a delivery failed.",
+    )
+    ntf.add_argument("--send", action="store_true", help="deliver (default: dry run)")
+    ntf.add_argument(
+        "--route", action="append", metavar="ROUTE_ID", help="only this route (repeatable)"
+    )
+    ntf.add_argument("--now", help="the clock, ISO 8601 UTC (default: now, or $MODELMART_NOW)")
+    ntf.set_defaults(func=_cmd_notify)
+
+    rep = sub.add_parser(
+        "report",
+        help="the daily or weekly written summary, from the marts",
+        description="Deterministic digest of the period ending on the newest date in the marts, "
+        "against the previous period. Prints it (Markdown by default); --send delivers it to the "
+        "digest routes of that period.",
+    )
+    rep.add_argument("--period", choices=["daily", "weekly"], default="daily")
+    rep.add_argument("--format", choices=["markdown", "html", "slack"], default="markdown")
+    rep.add_argument("--send", action="store_true", help="deliver to the digest routes")
+    rep.add_argument("--now", help="the clock, ISO 8601 UTC (default: now, or $MODELMART_NOW)")
+    rep.set_defaults(func=_cmd_report)
 
     srv = sub.add_parser(
         "serve",

@@ -150,7 +150,26 @@ def render(home: str | os.PathLike[str] | None = None) -> str:
         lines.append(f"  last build {last['finished_at']}: {verdict}")
     if (paths.build_dir / "BUILDING").exists():
         lines.append("  a build is running (or died; the next build recovers)")
+    lines += _delivery_lines(paths)
     return "\n".join(lines)
+
+
+def _delivery_lines(paths: Paths) -> list[str]:
+    """Alert delivery health from the notification log: channels failing run after run."""
+    from modelmart.notify import log as notify_log
+    from modelmart.notify.engine import failing_channels
+
+    if not notify_log.log_path(paths).exists():
+        return []
+    failing = failing_channels(paths.home)
+    lines = ["", f"Alert delivery (log {notify_log.log_path(paths)}):"]
+    if not failing:
+        lines.append("  no channel failing")
+    for f in failing:
+        lines.append(
+            f"  {f['channel']}/{f['target']} failed its last {f['failed_runs']} runs (last: {f['last']})"
+        )
+    return lines
 
 
 def _age(delta: dt.timedelta) -> str:
