@@ -13,13 +13,11 @@ import random
 import re
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from modelmart.config import get_paths
 from tests.conftest import run_cli
 from tests.test_ingest import CALL_HEADER, PREDICTION, quarantined, stored
 
@@ -31,7 +29,7 @@ def ingest(home: Path, path: Path, stream: str) -> tuple[str, dict[str, int] | N
     run = run_cli(home, "ingest", str(path), "--stream", stream)
     out = run.stdout + run.stderr
     assert "Traceback" not in out, out
-    match = re.search(r"read=(\d+) stored=(\d+) duplicate=(\d+) quarantined=(\d+)", run.stdout)
+    match = re.search(r"\] read=(\d+) stored=(\d+) duplicate=(\d+) quarantined=(\d+)", run.stdout)
     if match is None:
         return out, None
     counts = dict(
@@ -223,3 +221,287 @@ def test_random_valid_csv_files_round_trip_exactly(tmp_path: Path, seed: int) ->
     assert got.response_time_ms.tolist() == [float(v) for v in want.response_time_ms]
     for column in ("tokens_input", "tokens_output", "tokens_cached_input"):
         assert got[column].tolist() == [int(v) for v in want[column]], column
+
+
+# ------------------------------------------------------------ 3. one bad features value
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_one_non_json_features_value_is_wrong_type_not_a_rejected_file(
+    tmp_path: Path, fmt: str
+) -> None:
+    features = ['{"a": 1, "b": 2}', "not json", '{"a": 3, "b": 4.5}', "{unclosed"]
+    records = [{**PREDICTION, "event_id": f"p{i}", "features": f} for i, f in enumerate(features)]
+    path = tmp_path / f"p.{fmt}"
+    if fmt == "csv":
+        pd.DataFrame(records).to_csv(path, index=False)
+    else:
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    home = tmp_path / "home"
+    _, counts = ingest(home, path, "predictions")
+    assert counts == {"read": 4, "stored": 2, "duplicate": 0, "quarantined": 2}
+    got = stored(home, "predictions").set_index("event_id").features.to_dict()
+    assert got == {"p0": '{"a":1.0,"b":2.0}', "p2": '{"a":3.0,"b":4.5}'}
+    assert bad_rows(home, "predictions") == {
+        (2, "wrong_type", "features"),
+        (4, "wrong_type", "features"),
+    }
+
+
+# ------------------------------------------------------------ 4. NaN for an integer
+
+
+def _calls_table(n: int, **columns: object) -> pa.Table:
+    base = {
+        "event_id": [f"n{i}" for i in range(n)],
+        "session_id": ["s"] * n,
+        "provider": ["o"] * n,
+        "model": ["m"] * n,
+        "created_at": pa.array([dt.datetime(2026, 3, 1)] * n, pa.timestamp("us")),
+        "response_time_ms": [1.0] * n,
+        "tokens_input": [float(i) for i in range(n)],
+        "tokens_output": [1] * n,
+    }
+    base.update(columns)
+    return pa.table(base)
+
+
+def test_nan_in_a_parquet_double_column_for_an_integer_is_not_finite(tmp_path: Path) -> None:
+    table = _calls_table(4, tokens_input=[1.0, float("nan"), 3.0, float("inf")])
+    pq.write_table(table, tmp_path / "calls.parquet")
+    csv_path = tmp_path / "calls.csv"
+    csv_path.write_text(
+        CALL_HEADER + "\nx1,s,o,m,2026-03-01,1,nan,1,0,ok,,\nx2,s,o,m,2026-03-01,1,7,1,0,ok,,\n"
+    )
+    home = tmp_path / "home"
+    _, counts = ingest(home, tmp_path / "calls.parquet", "llm_calls")
+    assert counts == {"read": 4, "stored": 2, "duplicate": 0, "quarantined": 2}
+    _, counts = ingest(home, csv_path, "llm_calls")
+    assert counts == {"read": 2, "stored": 1, "duplicate": 0, "quarantined": 1}
+    got = stored(home, "llm_calls").set_index("event_id").tokens_input.to_dict()
+    assert got == {"n0": 1, "n2": 3, "x2": 7}
+    bad = quarantined(home, "llm_calls")
+    assert sorted(zip(bad.event_id, bad.reason, bad.column_name, strict=True)) == [
+        ("n1", "not_finite", "tokens_input"),
+        ("n3", "not_finite", "tokens_input"),
+        ("x1", "not_finite", "tokens_input"),
+    ]
+
+
+# ------------------------------------------------------------ 5. long lines
+
+
+def test_a_line_over_two_megabytes_is_read_and_one_over_the_maximum_is_its_row(
+    tmp_path: Path,
+) -> None:
+    from modelmart.ingest import MAX_CSV_RECORD_BYTES
+
+    long_value = "x" * 3_000_000
+    too_long = "y" * (MAX_CSV_RECORD_BYTES + 10)
+    rows = [
+        call_row(1),
+        call_row(2),
+        call_row(3, use_case=long_value),
+        call_row(4, use_case=too_long),
+        call_row(5, use_case=f'"{too_long}\nquoted"'),
+        call_row(6),
+    ]
+    path = write_csv(tmp_path / "calls.csv", rows)
+    home = tmp_path / "home"
+    out, counts = ingest(home, path, "llm_calls")
+    assert counts == {"read": 6, "stored": 4, "duplicate": 0, "quarantined": 2}, out
+    got = stored(home, "llm_calls").set_index("event_id")
+    assert got.loc["c3", "use_case"] == long_value
+    assert got._source_row.to_dict() == {"c1": 1, "c2": 2, "c3": 3, "c6": 6}
+    bad = quarantined(home, "llm_calls").set_index("source_row")
+    assert list(bad.index) == [4, 5]
+    assert set(bad.reason) == {"malformed_csv_row"}
+    assert all(f"over the {MAX_CSV_RECORD_BYTES:,}-byte maximum" in v for v in bad.bad_value)
+    assert f"{path} row 4 column -: malformed_csv_row" in out
+
+
+# ------------------------------------------------------------ 6. objects in string columns
+
+
+def test_json_objects_and_arrays_in_string_columns_are_wrong_type(tmp_path: Path) -> None:
+    lines = [
+        {"event_id": ["c1"], "provider": "openai"},
+        {"event_id": "c2", "provider": {"name": "openai"}},
+        {"event_id": "c3", "provider": '{"name": "openai"}'},  # a string: fine
+        {"event_id": "c4", "provider": "openai", "team": []},
+        {"event_id": "c5", "provider": "openai", "use_case": 42},
+    ]
+    common = {
+        "session_id": "s",
+        "model": "m",
+        "created_at": "2026-03-01",
+        "response_time_ms": 1,
+        "tokens_input": 1,
+        "tokens_output": 1,
+    }
+    path = tmp_path / "calls.jsonl"
+    path.write_text("".join(json.dumps({**common, **line}) + "\n" for line in lines))
+    home = tmp_path / "home"
+    _, counts = ingest(home, path, "llm_calls")
+    assert counts == {"read": 5, "stored": 2, "duplicate": 0, "quarantined": 3}
+    got = stored(home, "llm_calls").set_index("event_id")
+    assert got.provider.to_dict() == {"c3": '{"name": "openai"}', "c5": "openai"}
+    assert got.loc["c5", "use_case"] == "42"
+    assert bad_rows(home, "llm_calls") == {
+        (1, "wrong_type", "event_id"),
+        (2, "wrong_type", "provider"),
+        (4, "wrong_type", "team"),
+    }
+    # the same in Parquet: a struct or a list is not a string
+    table = _calls_table(2).set_column(2, "provider", pa.array([{"name": "openai"}, {"name": "x"}]))
+    pq.write_table(table, tmp_path / "nested.parquet")
+    _, counts = ingest(home, tmp_path / "nested.parquet", "llm_calls")
+    assert counts == {"read": 2, "stored": 0, "duplicate": 0, "quarantined": 2}
+
+
+# ------------------------------------------------------------ 7. impossible timestamps
+
+
+def test_impossible_offsets_and_non_iso_timestamps_are_wrong_type(tmp_path: Path) -> None:
+    given = {
+        "t1": ("2026-03-01T10:00:00+25:00", None),
+        "t2": ("2026-03-01T10:00:00+14:30", None),
+        "t3": ("2026-03-01T10:00:00+14:00", "2026-02-28 20:00:00"),
+        "t4": ("2026-03-01T10:00:00-12:00", "2026-03-01 22:00:00"),
+        "t5": ("2026-03-01T24:00:00", None),
+        "t6": ("2026-03-01 10:00 America/New_York", None),
+        "t7": ("2026-02-30T10:00:00Z", None),
+        "t8": ("2026-03-01T10:00:00+0530", "2026-03-01 04:30:00"),
+        "t9": ("2026-03-01T10:61:00Z", None),
+        "t10": ("2026-03-01 10:00:00.123456+00", "2026-03-01 10:00:00.123456"),
+        "t11": ("2026-03-01T10:00:00+05:60", None),
+    }
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        CALL_HEADER
+        + "\n"
+        + "".join(f"{k},s,o,m,{ts},1,1,1,0,ok,,\n" for k, (ts, _) in given.items())
+    )
+    home = tmp_path / "home"
+    _, counts = ingest(home, path, "llm_calls")
+    good = {k: pd.Timestamp(v) for k, (_, v) in given.items() if v}
+    assert counts == {
+        "read": len(given),
+        "stored": len(good),
+        "duplicate": 0,
+        "quarantined": len(given) - len(good),
+    }
+    assert stored(home, "llm_calls").set_index("event_id").created_at.to_dict() == good
+    bad = quarantined(home, "llm_calls")
+    assert set(bad.event_id) == set(given) - set(good)
+    assert set(zip(bad.reason, bad.column_name, strict=True)) == {("wrong_type", "created_at")}
+
+
+# ------------------------------------------------------------ 8. bookkeeping column names
+
+
+def test_an_extra_parquet_column_named_like_the_readers_bookkeeping_is_allowed(
+    tmp_path: Path,
+) -> None:
+    table = _calls_table(3).append_column("file_row_number", pa.array([7, 8, 9]))
+    table = table.append_column("_source_row", pa.array(["a", "b", "c"]))
+    pq.write_table(table, tmp_path / "calls.parquet")
+    home = tmp_path / "home"
+    _, counts = ingest(home, tmp_path / "calls.parquet", "llm_calls")
+    assert counts == {"read": 3, "stored": 3, "duplicate": 0, "quarantined": 0}
+    assert stored(home, "llm_calls")._source_row.tolist() == [1, 2, 3]
+    # the same names as extra CSV and JSON Lines columns
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        CALL_HEADER + ",file_row_number,_source_row,c0\nk1,s,o,m,2026-03-01,1,1,1,0,ok,,,x,y,z\n"
+    )
+    _, counts = ingest(home, path, "llm_calls")
+    assert counts == {"read": 1, "stored": 1, "duplicate": 0, "quarantined": 0}
+    assert stored(home, "llm_calls").set_index("event_id").loc["k1", "_source_row"] == 1
+
+
+# ------------------------------------------------------------ 10. many distinct feature keys
+
+
+def _canonical(features: dict[str, float]) -> str:
+    return (
+        "{" + ",".join(f"{json.dumps(k)}:{float(v)!r}" for k, v in sorted(features.items())) + "}"
+    )
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_feature_keys_cost_linear_and_both_strategies_store_the_same(
+    tmp_path: Path, shared: bool
+) -> None:
+    """12,000 predictions with 3 keys each: shared keys (constant paths) or 36,000
+    distinct keys (each row's own entries; took 56 s and 3 GB before). Every stored
+    value equals the canonical text computed here."""
+    rng = random.Random(5)
+    rows, expected = [], {}
+    for i in range(12_000):
+        names = ["a", "b", "c"] if shared else [f"k{i}_{j}" for j in range(3)]
+        features = {name: rng.randrange(-400, 400) / 4 for name in names}
+        rows.append(json.dumps({**PREDICTION, "event_id": f"p{i}", "features": features}))
+        expected[f"p{i}"] = _canonical(features)
+    rows[7] = json.dumps({**PREDICTION, "event_id": "p7", "features": {"a": 1, "a ": None}})
+    del expected["p7"]
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(rows) + "\n")
+    home = tmp_path / "home"
+    _, counts = ingest(home, path, "predictions")
+    assert counts == {"read": 12_000, "stored": 11_999, "duplicate": 0, "quarantined": 1}
+    assert stored(home, "predictions").set_index("event_id").features.to_dict() == expected
+    assert bad_rows(home, "predictions") == {(8, "wrong_type", "features")}
+
+
+def test_more_distinct_feature_keys_than_the_cap_rejects_the_file_with_a_message(
+    tmp_path: Path,
+) -> None:
+    from modelmart.ingest import MAX_FEATURE_KEYS
+
+    path = tmp_path / "p.jsonl"
+    per_row = 1_000
+    n_rows = MAX_FEATURE_KEYS // per_row + 1
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    **PREDICTION,
+                    "event_id": f"p{i}",
+                    "features": {f"k{i}_{j}": 1.0 for j in range(per_row)},
+                }
+            )
+            + "\n"
+            for i in range(n_rows)
+        )
+    )
+    home = tmp_path / "home"
+    out, counts = ingest(home, path, "predictions")
+    assert counts is None
+    assert (
+        f"REJECTED {path}: column features: {n_rows * per_row:,} distinct feature keys, "
+        f"more than the {MAX_FEATURE_KEYS:,} allowed in one file"
+    ) in out
+    assert stored(home, "predictions").empty
+
+
+# ------------------------------------------------------------ 12. ambiguous or empty files
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_an_empty_file_is_rejected_as_empty(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / f"calls.{fmt}"
+    path.write_bytes(b"")
+    out, counts = ingest(tmp_path / "home", path, "llm_calls")
+    assert counts is None
+    assert f"REJECTED {path}: empty file (0 bytes)" in out
+
+
+def test_a_repeated_header_column_rejects_the_file_as_ambiguous(tmp_path: Path) -> None:
+    path = tmp_path / "calls.csv"
+    path.write_text(CALL_HEADER + ",model\nx1,s,o,gpt-4o,2026-03-01,1,1,1,0,ok,,,gpt-5\n")
+    home = tmp_path / "home"
+    out, counts = ingest(home, path, "llm_calls")
+    assert counts is None
+    assert f"REJECTED {path}: column 'model' appears more than once in the header" in out
+    assert stored(home, "llm_calls").empty

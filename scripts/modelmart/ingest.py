@@ -32,6 +32,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from modelmart.config import Paths, UserError, file_lock, get_paths
 from modelmart.contract import CONTRACT, STREAMS, Column, Stream
@@ -515,8 +516,17 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> l
     # each line parsed once into all the contract's columns, as text exactly as
     # json_extract_string gives it (strings unquoted, numbers and objects as JSON);
     # a column no line has comes out NULL
-    structure = _literal(json.dumps({c.name: "VARCHAR" for c in stream.columns}))
-    cols = ", ".join(f"s.{_quote(c.name)}" for c in stream.columns)
+    # string columns come as JSON to tell "{...}" (a string) from {...} (an object)
+    structure = _literal(
+        json.dumps({c.name: "JSON" if c.kind == "string" else "VARCHAR" for c in stream.columns})
+    )
+    cols = ", ".join(
+        f"s.{_quote(c.name)} ->> '$' as {_quote(c.name)}, "
+        f"json_type(s.{_quote(c.name)}) in ('OBJECT', 'ARRAY') as {_quote('_nested_' + c.name)}"
+        if c.kind == "string"
+        else f"s.{_quote(c.name)}"
+        for c in stream.columns
+    )
     _run(
         con,
         f"create or replace temp table incoming as select _source_row, {cols} "
@@ -538,6 +548,19 @@ def _read_parquet(
         _quote(c.name) if c.name in described else f"cast(null as varchar) as {_quote(c.name)}"
         for c in stream.columns
     )
+    if "file_row_number" in described:
+        # the reader's own row-number column would collide with the user's (an extra
+        # column, allowed): number the rows through Arrow instead (a copy, so rare)
+        table = pq.read_table(path, columns=[c.name for c in stream.columns if c.name in described])
+        con.register(
+            "parquet_rows",
+            table.append_column("_source_row", pa.array(np.arange(1, table.num_rows + 1))),
+        )
+        _run(
+            con,
+            f"create or replace temp table incoming as select _source_row, {cols} from parquet_rows",
+        )
+        return []
     _run(
         con,
         f"create or replace temp view incoming as select file_row_number + 1 as _source_row, {cols} "
@@ -586,6 +609,8 @@ def _records_to_arrow(stream: Stream, records: pd.DataFrame | Sequence[dict[str,
     for c in stream.columns:
         values = frame[c.name].tolist() if c.name in frame.columns else [None] * len(frame)
         arrays[c.name] = pa.array([to_text(v) for v in values], type=pa.string())
+        if c.kind == "string" and any(isinstance(v, dict | list) for v in values):
+            arrays[f"_nested_{c.name}"] = pa.array([isinstance(v, dict | list) for v in values])
     return pa.table(arrays)
 
 
@@ -603,6 +628,12 @@ _INTEGER_TYPES = (
     "UBIGINT",
 )
 _FLOAT_TYPES = ("FLOAT", "DOUBLE", "HUGEINT", "UHUGEINT")
+_NESTED_TYPES = ("STRUCT", "MAP", "UNION", "JSON", "VARIANT")
+# date, optional time (hours 00-23), optional offset up to ±14:00 (or Z)
+_ISO_TIMESTAMP = (
+    r"\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?)?"
+    r" ?([Zz]|[+-](0\d|1[0-3])(:?[0-5]\d)?|[+-]14(:?00)?)?"
+)
 
 
 def _present_expr(c: Column, source_type: str) -> str:
@@ -612,10 +643,19 @@ def _present_expr(c: Column, source_type: str) -> str:
     return _quote(c.name)
 
 
+MAX_FEATURE_KEYS = 100_000
+"""Most distinct feature names (keys of ``features``) in one file; a file with more
+is rejected whole with a message (a feature is a column of the drift marts)."""
+_NUMBER_TYPES = "('BIGINT', 'UBIGINT', 'DOUBLE')"
+
+
 def _features_text(c: Column, source_type: str) -> str:
-    """The given features value as JSON text (Parquet maps and structs rendered as JSON)."""
+    """The given features value as JSON text (Parquet maps and structs rendered as
+    JSON), NULL unless it is valid JSON: no JSON function ever sees invalid text
+    (DuckDB may evaluate both sides of an AND, so a guard beside it is not enough)."""
     value = _present_expr(c, source_type)
-    return value if source_type == "VARCHAR" else f"to_json({value})::varchar"
+    text = value if source_type == "VARCHAR" else f"to_json({value})::varchar"
+    return f"(case when json_valid({text}) then {text} end)"
 
 
 def _json_pointer(key: str) -> str:
@@ -628,11 +668,12 @@ def _features_lists(c: Column, source_type: str, keys: Sequence[str]) -> str:
 
     NULL unless the value is a JSON object without repeated keys. ``keys`` are all
     the keys the column holds, sorted, so every object is parsed once with a list
-    of constant paths instead of cast JSON-to-MAP (several times slower).
+    of constant paths instead of cast JSON-to-MAP (several times slower). Used when
+    the rows share their keys (cost: rows x distinct keys).
     """
     text_json = _features_text(c, source_type)
     is_object = (
-        f"json_valid({text_json}) and json_type({text_json}) = 'OBJECT' "
+        f"json_type({text_json}) = 'OBJECT' "
         f"and len(json_keys({text_json})) = len(list_distinct(json_keys({text_json})))"
     )
     if keys:
@@ -657,7 +698,7 @@ def _features_expr(c: Column, keys: Sequence[str]) -> str:
     values, types = f"fv_{c.name}", f"ft_{c.name}"
     numbers_only = (
         f"list_bool_and(list_transform({types}, "
-        "lambda t: t is null or t in ('BIGINT', 'UBIGINT', 'DOUBLE'))) is not false"
+        f"lambda t: t is null or t in {_NUMBER_TYPES})) is not false"
     )
     finite = (
         f"list_bool_and(list_transform({values}, lambda v: v is null or isfinite(v::double))) "
@@ -672,17 +713,58 @@ def _features_expr(c: Column, keys: Sequence[str]) -> str:
     return f"case when {values} is not null and {numbers_only} and {finite} then {canonical} end"
 
 
-def _feature_keys(con: duckdb.DuckDBPyConnection, c: Column, source_type: str) -> list[str]:
-    """Every key of the column's JSON objects, in SQL's sort order."""
+def _features_per_row(con: duckdb.DuckDBPyConnection, c: Column, source_type: str) -> None:
+    """Table ``features_<name>`` (_source_row, canonical text): the same result as
+    :func:`_features_expr`, computed from each object's own entries (cost: rows x
+    keys per row), for files whose rows do not share their keys."""
     value = _features_text(c, source_type)
-    return [
-        r[0]
-        for r in con.execute(
-            f"select distinct k from (select unnest(json_keys(j)) as k from "
-            f"(select {value} as j from incoming) where json_valid(j) "
-            "and json_type(j) = 'OBJECT') order by k"
-        ).fetchall()
-    ]
+    number = f"e.type in {_NUMBER_TYPES}"
+    _run(
+        con,
+        f"create or replace temp table features_{c.name} as "
+        f"with o as (select _source_row, {value}::json as j from incoming "
+        f"where json_type({value}) = 'OBJECT') "
+        "select o._source_row, case when count(e.key) = 0 then '{}' "
+        f"when count(e.key) = count(distinct e.key) and bool_and({number}) "
+        f"and bool_and(case when {number} then isfinite(e.value::double) end) "
+        "then '{' || string_agg(to_json(e.key) || ':' || "
+        f"to_json(case when {number} then e.value::double end), ',' order by e.key) || '}}' "
+        "end as canonical from o left join lateral json_each(o.j) e on true "
+        "group by o._source_row",
+    )
+
+
+def _feature_keys(
+    con: duckdb.DuckDBPyConnection, c: Column, source_type: str
+) -> tuple[list[str], bool]:
+    """Every key of the column's JSON objects, in SQL's sort order, and whether the
+    rows share them (then constant paths are cheapest, else each row's own entries).
+
+    Rejects a file with more than MAX_FEATURE_KEYS distinct keys.
+    """
+    value = _features_text(c, source_type)
+    _run(
+        con,
+        f"create or replace temp table feature_keys as select unnest(json_keys(j)) as k from "
+        f"(select {value} as j from incoming) where json_type(j) = 'OBJECT'",
+    )
+    entries, objects = con.execute(
+        "select count(*), (select count(*) from "
+        f"(select {value} as j from incoming) where json_type(j) = 'OBJECT') from feature_keys"
+    ).fetchall()[0]
+    distinct = con.execute("select count(distinct k) from feature_keys").fetchall()[0][0]
+    if distinct > MAX_FEATURE_KEYS:
+        raise RejectedFile(
+            f"column {c.name}: {distinct:,} distinct feature keys, more than the "
+            f"{MAX_FEATURE_KEYS:,} allowed in one file"
+        )
+    # constant paths cost about half a per-row entry each (measured): worth it
+    # while the distinct keys are at most about twice the keys of an average row
+    shared = distinct <= 2 * entries / max(objects, 1)
+    if not shared:
+        return [], False
+    keys = [r[0] for r in con.execute("select distinct k from feature_keys order by k").fetchall()]
+    return keys, True
 
 
 def _typed_expr(c: Column, source_type: str, feature_keys: Sequence[str] | None = None) -> str:
@@ -700,7 +782,12 @@ def _typed_expr(c: Column, source_type: str, feature_keys: Sequence[str] | None 
     )
     if c.kind == "timestamp":
         if text:
-            return f"(try_cast({raw} as timestamptz) at time zone 'UTC')"
+            # ISO 8601 only, and an offset within ±14:00: DuckDB alone would take
+            # '+25:00' (another date) or a zone name
+            return (
+                f"case when regexp_full_match(trim({raw}), {_literal(_ISO_TIMESTAMP)}) "
+                f"then (try_cast({raw} as timestamptz) at time zone 'UTC') end"
+            )
         if source_type.startswith("TIMESTAMP WITH TIME ZONE"):
             return f"({raw} at time zone 'UTC')"
         if source_type.startswith("TIMESTAMP") or source_type == "DATE":
@@ -715,22 +802,37 @@ def _typed_expr(c: Column, source_type: str, feature_keys: Sequence[str] | None 
         if not (text or numeric):
             return "cast(null as bigint)"
         as_double = f"try_cast({raw} as double)"
+        # try_cast in the branch too: DuckDB may cast rows the condition excludes
         return (
-            f"case when {as_double} = round({as_double}) and abs({as_double}) < 9e15 "
-            f"then cast({as_double} as bigint) end"
+            f"case when isfinite({as_double}) and {as_double} = round({as_double}) "
+            f"and abs({as_double}) < 9e15 then try_cast({as_double} as bigint) end"
         )
     if c.kind == "features":
-        return _features_expr(c, feature_keys or [])
-    return raw if text else f"cast({raw} as varchar)"
+        if feature_keys is None:  # computed per row (_features_per_row), joined in
+            return f"fc_{c.name}"
+        return _features_expr(c, feature_keys)
+    if text:
+        return raw
+    if source_type.startswith(_NESTED_TYPES) or source_type.endswith("]"):
+        return "cast(null as varchar)"  # a struct, map or list is not a string
+    return f"cast({raw} as varchar)"
 
 
-def _problem_case(stream: Stream) -> str:
-    """One CASE giving 'reason|column' for the first rule a row breaks, else NULL."""
+def _problem_case(stream: Stream, nested: Iterable[str] = ()) -> str:
+    """One CASE giving 'reason|column' for the first rule a row breaks, else NULL.
+
+    ``nested``: string columns with a flag ``nx_<name>`` (the value was a JSON
+    object or array, which is not a string).
+    """
     whens: list[str] = []
     for c in stream.columns:
         raw, typed = f"r_{c.name}", f"t_{c.name}"
         if c.required:
             whens.append(f"when {raw} is null then 'missing_required|{c.name}'")
+        if c.name in nested:
+            whens.append(f"when nx_{c.name} then 'wrong_type|{c.name}'")
+        if c.kind == "integer":
+            whens.append(f"when nf_{c.name} then 'not_finite|{c.name}'")
         whens.append(f"when {raw} is not null and {typed} is null then 'wrong_type|{c.name}'")
         if c.finite:
             whens.append(
@@ -764,19 +866,38 @@ def _problem_case(stream: Stream) -> str:
 def _validate(con: duckdb.DuckDBPyConnection, stream: Stream) -> None:
     """``incoming`` → ``checked``: given values (r_*), typed values (v_*), the problem."""
     types = {r[0]: r[1] for r in con.execute("describe incoming").fetchall()}
-    keys = {
-        c.name: _feature_keys(con, c, types[c.name]) for c in stream.columns if c.kind == "features"
-    }
+    keys: dict[str, list[str] | None] = {}
+    extra, joins = [], ""
+    for c in stream.columns:
+        if c.kind != "features":
+            continue
+        found, shared = _feature_keys(con, c, types[c.name])
+        if shared:
+            keys[c.name] = found
+            extra.append(_features_lists(c, types[c.name], found))
+        else:
+            keys[c.name] = None
+            _features_per_row(con, c, types[c.name])
+            extra.append(f"features_{c.name}.canonical as fc_{c.name}")
+            joins += f" left join features_{c.name} using (_source_row)"
+    nested = [c.name for c in stream.columns if f"_nested_{c.name}" in types]
+    extra += [f"coalesce({_quote('_nested_' + name)}, false) as nx_{name}" for name in nested]
     present = ", ".join(
-        [f"{_present_expr(c, types[c.name])} as r_{c.name}" for c in stream.columns]
-        + [
-            _features_lists(c, types[c.name], keys[c.name])
-            for c in stream.columns
-            if c.name in keys
-        ]
+        [f"{_present_expr(c, types[c.name])} as r_{c.name}" for c in stream.columns] + extra
     )
     typed = ", ".join(
-        f"{_typed_expr(c, types[c.name], keys.get(c.name))} as t_{c.name}" for c in stream.columns
+        [
+            f"{_typed_expr(c, types[c.name], keys.get(c.name, []))} as t_{c.name}"
+            for c in stream.columns
+        ]
+        + [
+            # NaN or infinity given for an integer: not_finite, as for a double
+            f"coalesce(not isfinite(try_cast(r_{c.name} as double)), false) as nf_{c.name}"
+            if types[c.name] == "VARCHAR" or types[c.name] in _FLOAT_TYPES
+            else f"false as nf_{c.name}"
+            for c in stream.columns
+            if c.kind == "integer"
+        ]
     )
     values = ", ".join(
         f"coalesce(t_{c.name}, {c.default}) as v_{c.name}"
@@ -793,10 +914,10 @@ def _validate(con: duckdb.DuckDBPyConnection, stream: Stream) -> None:
     _run(
         con,
         "create or replace temp table checked as "
-        f"with r as (select _source_row, {present} from incoming), "
+        f"with r as (select _source_row, {present} from incoming{joins}), "
         f"t as (select *, {typed} from r), "
         f"v as (select *, {values} from t), "
-        f"p as (select *, {_problem_case(stream)} as _problem from v) "
+        f"p as (select *, {_problem_case(stream, nested)} as _problem from v) "
         # the given values are kept only for rows that go to quarantine
         f"select _source_row, {v_columns}, _problem, "
         f"case when _problem is not null then {raw_json} end as _raw_row, "
@@ -1058,7 +1179,7 @@ def ingest_file(path: Path, stream: str, home: str | os.PathLike[str] | None = N
                 return _reject(paths, stream, source, str(exc))
             except OSError as exc:  # e.g. no permission to read it
                 return _reject(paths, stream, source, f"cannot be read: {exc.strerror or exc}")
-            except duckdb.Error as exc:
+            except (duckdb.Error, pa.ArrowException) as exc:
                 # readers are lazy (a Parquet footer can be fine and its pages corrupt),
                 # so rows can fail to read inside _land too: either way the file is
                 # rejected whole, and temp files of the unfinished batch are dropped
