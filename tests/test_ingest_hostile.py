@@ -9,8 +9,13 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import random
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import run_cli
+from modelmart.config import get_paths
+from tests.conftest import project_copy, run_cli
+from tests.test_concurrency import published_calls
 from tests.test_ingest import CALL_HEADER, PREDICTION, quarantined, stored
 
 CALL_COLUMNS = CALL_HEADER.split(",")
@@ -505,3 +512,73 @@ def test_a_repeated_header_column_rejects_the_file_as_ambiguous(tmp_path: Path) 
     assert counts is None
     assert f"REJECTED {path}: column 'model' appears more than once in the header" in out
     assert stored(home, "llm_calls").empty
+
+
+# ------------------------------------------------------------ 9. seeds dbt cannot read
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            b"provider,model,effective_from,input_usd_per_mtok,output_usd_per_mtok,"
+            b"cached_input_usd_per_mtok\nopenai,gpt-4o,2026-01-01,5.00,15.00,2.50\n"
+            b"openai,caf\xe9,2026-01-01,5.00,15.00,2.50\n",
+            "seed seeds/llm_pricing.csv line 3: not UTF-8 text (byte 0xe9 at offset",
+        ),
+        (b"", "seed seeds/llm_pricing.csv: empty file (a seed needs a header row)"),
+        (
+            b"provider,model,effective_from,input_usd_per_mtok,output_usd_per_mtok,"
+            b"cached_input_usd_per_mtok\nopenai,gpt-4o,2026-01-01,5.00,15.00,2.50\n"
+            b"openai,gpt-4o-mini,2026-01-01,0.15\n",
+            "seed seeds/llm_pricing.csv line 3: 4 fields, the header has 6",
+        ),
+    ],
+)
+def test_a_seed_that_cannot_be_read_fails_the_build_with_one_line(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    project = project_copy(tmp_path)
+    (project / "seeds" / "llm_pricing.csv").write_bytes(content)
+    env = {**os.environ, "MODELMART_PROJECT_DIR": str(project)}
+    run = run_cli(tmp_path / "home", "build", "--quiet", env=env)
+    out = run.stdout + run.stderr
+    assert run.returncode == 1, out
+    assert "Traceback" not in out
+    lines = [line.strip() for line in out.strip().splitlines()]
+    assert lines[0].startswith("build FAILED") and "last good snapshot stays published" in lines[0]
+    assert len(lines) == 2 and lines[1].startswith(expected), out
+    assert not (get_paths(tmp_path / "home").build_dir / "BUILDING").exists()
+
+
+# ------------------------------------------------------------ 11. a stale BUILDING marker
+
+
+def test_a_killed_build_leaves_no_running_marker_when_the_next_is_up_to_date(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    path = write_csv(tmp_path / "calls.csv", [call_row(i) for i in range(1, 11)])
+    _, counts = ingest(home, path, "llm_calls")
+    assert counts is not None and counts["stored"] == 10
+    first = run_cli(home, "build", "--quiet")
+    assert first.returncode == 0, first.stdout + first.stderr
+    marker = get_paths(home).build_dir / "BUILDING"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelmart.cli", "--home", str(home), "build", "--force", "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert marker.exists()
+    os.kill(proc.pid, signal.SIGKILL)  # mid-build: the marker stays behind
+    proc.wait()
+    assert "a build is running" in run_cli(home, "status").stdout
+
+    after = run_cli(home, "build", "--quiet")
+    assert after.returncode == 0 and after.stdout.startswith("up to date"), after.stdout
+    assert not marker.exists()
+    assert "a build is running" not in run_cli(home, "status").stdout
+    assert published_calls(home) == 10
