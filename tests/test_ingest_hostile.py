@@ -585,3 +585,64 @@ def test_a_killed_build_leaves_no_running_marker_when_the_next_is_up_to_date(
     assert not marker.exists()
     assert "a build is running" not in run_cli(home, "status").stdout
     assert published_calls(home) == 10
+
+
+def test_mixed_line_ends_byte_order_mark_and_blank_lines(tmp_path: Path) -> None:
+    """CRLF and LF in one file (files appended to each other), a byte-order mark
+    and blank lines: every row is read, at its own number; a CR inside quotes is
+    kept, the one ending a line is not."""
+    text = (
+        "\ufeff" + CALL_HEADER + "\r\n"
+        "c1,s,o,m,2026-03-01,1,1,1,0,ok,t,chat\r\n"
+        "\r\n"
+        'c3,s,o,m,2026-03-01,1,1,1,0,ok,t,"two\r\nlines"\n'
+        "c4,s,o,m,2026-03-01,1,1,1,0,ok,t,chat\n"
+        "\n"
+        'c6,s,o,m,2026-03-01,1,1,1,0,ok,t,"end"\r\n'
+        "c7,s,o,m,2026-03-01,1,1,1,0,ok,t,last"
+    )
+    path = tmp_path / "calls.csv"
+    path.write_bytes(text.encode())
+    home = tmp_path / "home"
+    _, counts = ingest(home, path, "llm_calls")
+    assert counts == {"read": 5, "stored": 5, "duplicate": 0, "quarantined": 0}
+    got = stored(home, "llm_calls")
+    assert dict(zip(got.event_id, got._source_row, strict=True)) == {
+        "c1": 1,
+        "c3": 3,
+        "c4": 4,
+        "c6": 6,
+        "c7": 7,
+    }
+    assert got.use_case.tolist() == ["chat", "two\r\nlines", "chat", "end", "last"]
+
+
+def test_api_records_with_a_dict_or_list_in_a_string_column_are_wrong_type(
+    tmp_path: Path,
+) -> None:
+    """The same rule for in-memory events (ingest_records / EventLogger)."""
+    from modelmart.ingest import ingest_records
+
+    base = {
+        "session_id": "s",
+        "provider": "openai",
+        "model": "m",
+        "created_at": "2026-03-01",
+        "response_time_ms": 1,
+        "tokens_input": 1,
+        "tokens_output": 1,
+    }
+    result = ingest_records(
+        "llm_calls",
+        [
+            {**base, "event_id": "a1"},
+            {**base, "event_id": "a2", "provider": {"name": "openai"}},
+            {**base, "event_id": "a3", "team": ["x"]},
+        ],
+        tmp_path / "home",
+    )
+    assert (result.read, result.stored, result.quarantined) == (3, 1, 2)
+    assert bad_rows(tmp_path / "home", "llm_calls") == {
+        (2, "wrong_type", "provider"),
+        (3, "wrong_type", "team"),
+    }

@@ -229,6 +229,7 @@ class _CsvScan:
     rows: np.ndarray
     problems: list[dict[str, Any]]
     blank: int
+    mixed_line_ends: bool  # some records end with CRLF, others with LF
 
 
 @dataclass
@@ -351,6 +352,9 @@ def _scan_csv(arr: np.ndarray) -> _CsvScan:
     starts, ends, rows = [], [], []
     problems: list[dict[str, Any]] = []
     blank = 0
+    # line ends seen: [LF, CRLF]; DuckDB's parser takes one kind for the whole file
+    line_ends = [0, 0]
+    line_ends[int(header_end > 0 and arr[header_end - 1] == _CR)] += 1
     pos, row = header_end + 1, 1
 
     def malformed(number: int, at: int, end: int, why: str) -> None:
@@ -374,6 +378,10 @@ def _scan_csv(arr: np.ndarray) -> _CsvScan:
             too_long = length > MAX_CSV_RECORD_BYTES
             bad = ~is_blank & ((rec.fields != n_fields) | rec.lone_cr | too_long)
             ok = ~is_blank & ~bad
+            closed = rec.ends[ok & (rec.ends < lim - pos)]  # ended by an LF
+            with_cr = int((arr[pos + closed - 1] == _CR).sum())
+            line_ends[1] += with_cr
+            line_ends[0] += len(closed) - with_cr
             numbers = np.arange(row, row + m, dtype=np.int64)
             starts.append(rec.starts[ok] + pos)
             ends.append(rec.ends[ok] + pos)
@@ -408,7 +416,16 @@ def _scan_csv(arr: np.ndarray) -> _CsvScan:
             malformed(row, pos, resume, f"record over the {MAX_CSV_RECORD_BYTES:,}-byte maximum")
             pos, row = resume, row + 1
     cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)  # noqa: E731
-    return _CsvScan(names, header_end, cat(starts), cat(ends), cat(rows), problems, blank)
+    return _CsvScan(
+        names,
+        header_end,
+        cat(starts),
+        cat(ends),
+        cat(rows),
+        problems,
+        blank,
+        mixed_line_ends=min(line_ends) > 0,
+    )
 
 
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> list[dict[str, Any]]:
@@ -425,14 +442,17 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> lis
     scan = _scan_csv(arr)
     _check_columns(stream, scan.names, str(path))
     clean = None
-    if scan.problems or scan.blank:
-        # only the well-formed records go to the parser (the header first)
+    if scan.problems or scan.blank or scan.mixed_line_ends:
+        # only the well-formed records go to the parser (the header first), each
+        # ended by LF (a CR before a record's LF is not part of its last field)
         marks = np.zeros(size + 1, np.int8)
         marks[scan.good_starts] += 1
         np.subtract.at(marks, np.minimum(scan.good_ends + 1, size), 1)
         keep = np.cumsum(marks[:size], dtype=np.int8).astype(bool)
+        last = scan.good_ends[scan.good_ends > scan.good_starts] - 1
+        keep[last[arr[last] == _CR]] = False
         clean = tempfile.NamedTemporaryFile(suffix=".csv", prefix="modelmart-")  # noqa: SIM115
-        clean.write(arr[_bom(arr) : scan.header_end].tobytes() + b"\n")
+        clean.write(arr[_bom(arr) : scan.header_end].tobytes().rstrip(b"\r") + b"\n")
         clean.write(arr[keep].tobytes())
         clean.flush()
     del arr
