@@ -536,21 +536,22 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> l
     # each line parsed once into all the contract's columns, as text exactly as
     # json_extract_string gives it (strings unquoted, numbers and objects as JSON);
     # a column no line has comes out NULL
-    # string columns come as JSON to tell "{...}" (a string) from {...} (an object)
-    structure = _literal(
-        json.dumps({c.name: "JSON" if c.kind == "string" else "VARCHAR" for c in stream.columns})
-    )
-    cols = ", ".join(
-        f"s.{_quote(c.name)} ->> '$' as {_quote(c.name)}, "
-        f"json_type(s.{_quote(c.name)}) in ('OBJECT', 'ARRAY') as {_quote('_nested_' + c.name)}"
-        if c.kind == "string"
-        else f"s.{_quote(c.name)}"
+    structure = _literal(json.dumps({c.name: "VARCHAR" for c in stream.columns}))
+    cols = ", ".join(f"s.{_quote(c.name)}" for c in stream.columns)
+    # an object or array given for a string column comes out as its JSON text,
+    # like a string that looks like one: the line says which it was (looked up
+    # only for text that starts like JSON, so the usual row costs nothing more)
+    nested = "".join(
+        f", case when left(s.{_quote(c.name)}, 1) in ('{{', '[') then "
+        f"json_type(line, {_literal('$.' + json.dumps(c.name))}) in ('OBJECT', 'ARRAY') "
+        f"end as {_quote('_nested_' + c.name)}"
         for c in stream.columns
+        if c.kind == "string"
     )
     _run(
         con,
-        f"create or replace temp table incoming as select _source_row, {cols} "
-        f"from (select _source_row, from_json(line, {structure}) as s from objs)",
+        f"create or replace temp table incoming as select _source_row, {cols}{nested} "
+        f"from (select _source_row, line, from_json(line, {structure}) as s from objs)",
     )
     return problems
 
