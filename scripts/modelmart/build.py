@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -83,6 +85,43 @@ def project_fingerprint() -> str:
             digest.update(str(f.relative_to(root)).encode())
             digest.update(f.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def check_seeds(root: Path) -> list[str]:
+    """One line per seed file dbt could not read (not UTF-8, empty, a bad quote, a
+    row with another number of fields than its header), naming the file and line.
+
+    Checked before dbt runs: dbt would print a long traceback instead, even quiet.
+    """
+    problems = []
+    for path in sorted((root / "seeds").rglob("*.csv")):
+        name = path.relative_to(root)
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            problems.append(
+                f"seed {name} line {line}: not UTF-8 text "
+                f"(byte 0x{data[exc.start]:02x} at offset {exc.start})"
+            )
+            continue
+        if not text.strip():
+            problems.append(f"seed {name}: empty file (a seed needs a header row)")
+            continue
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        try:
+            header = next(reader)
+            for row in reader:
+                if row and len(row) != len(header):
+                    problems.append(
+                        f"seed {name} line {reader.line_num}: {len(row)} fields, "
+                        f"the header has {len(header)}"
+                    )
+                    break
+        except csv.Error as exc:
+            problems.append(f"seed {name} line {reader.line_num}: not valid CSV ({exc})")
+    return problems
 
 
 def latest_committed_seq(paths: Paths) -> int:
@@ -211,8 +250,11 @@ def _build_locked(paths: Paths, full_refresh: bool, force: bool, started: float)
     marker = paths.build_dir / "BUILDING"
     state = read_state(paths)
     if marker.exists():
-        # the previous build died mid-way: its working copy is not trusted
+        # the previous build died mid-way: its working copy is not trusted. Reset,
+        # the working copy is the published snapshot again and the marker is
+        # stale, whether or not this build goes on to run dbt
         _reset_working_copy(paths)
+        marker.unlink()
     fingerprint = project_fingerprint()
     if state.get("project_fingerprint") != fingerprint or not paths.build_db.exists():
         full_refresh = True
@@ -220,6 +262,21 @@ def _build_locked(paths: Paths, full_refresh: bool, force: bool, started: float)
     if not (full_refresh or force) and _up_to_date(paths, state, max_seq):
         seconds = time.monotonic() - started
         return BuildResult(True, max_seq, False, seconds, [], paths.warehouse, up_to_date=True)
+    seed_problems = check_seeds(project_dir())
+    if seed_problems:
+        _write_json(
+            _state_file(paths),
+            {
+                **state,
+                "last_build": {
+                    "success": False,
+                    "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "failures": seed_problems,
+                    "max_batch_seq": max_seq,
+                },
+            },
+        )
+        return BuildResult(False, max_seq, full_refresh, time.monotonic() - started, seed_problems)
     marker.write_text(
         json.dumps({"pid": os.getpid(), "started_at": dt.datetime.now(dt.UTC).isoformat()})
     )

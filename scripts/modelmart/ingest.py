@@ -20,9 +20,9 @@ import datetime as dt
 import itertools
 import json
 import math
-import mmap
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from modelmart.config import Paths, UserError, file_lock, get_paths
 from modelmart.contract import CONTRACT, STREAMS, Column, Stream
@@ -188,21 +189,6 @@ def _check_columns(stream: Stream, present: Iterable[str], source: str) -> None:
         )
 
 
-def _blank_records(path: Path) -> set[int]:
-    """Data-row numbers of blank lines in a CSV file (header = row 0)."""
-    with open(path, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size == 0:
-            return set()
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            # the common case, no blank line at all, costs one scan at memory speed
-            if data.find(b"\n\n") < 0 and data.find(b"\n\r\n") < 0:
-                return set()
-    # rare: let a real CSV parser say which records are blank (quoted newlines
-    # are not blank lines)
-    with open(path, newline="", encoding="utf-8") as text:
-        return {i for i, record in enumerate(csv.reader(text)) if i and not record}
-
-
 def _check_utf8(path: Path) -> None:
     """Reject a text file that is not UTF-8 (the contract's encoding) as a whole."""
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -222,44 +208,277 @@ def _check_utf8(path: Path) -> None:
             raise RejectedFile("not UTF-8 text (truncated character at the end)") from exc
 
 
+MAX_CSV_RECORD_BYTES = 8 * 2**20
+"""The longest CSV record (one row, quoted newlines included) that is read; a longer
+one is a ``malformed_csv_row`` of its row and the rest of the file is read."""
+_CSV_WINDOW = 2 * MAX_CSV_RECORD_BYTES + 2**20  # holds any record that is read whole
+_QUOTE, _COMMA, _LF, _CR = 34, 44, 10, 13
+
+
+@dataclass
+class _CsvScan:
+    """Where the records of a CSV file are. ``good_*``: byte spans (end = the
+    record's newline) of the well-formed data records with the header's number of
+    fields; ``rows``: their numbers (header = row 0; every record takes a number,
+    blank and malformed ones too, as a text editor shows the rows)."""
+
+    names: list[str]
+    header_end: int
+    good_starts: np.ndarray
+    good_ends: np.ndarray
+    rows: np.ndarray
+    problems: list[dict[str, Any]]
+    blank: int
+    mixed_line_ends: bool  # some records end with CRLF, others with LF
+
+
+@dataclass
+class _Records:
+    """The complete records at the start of a scan window, up to its first quote error."""
+
+    starts: np.ndarray  # offsets in the window; a record ends at its newline (excluded)
+    ends: np.ndarray
+    fields: np.ndarray  # number of fields of each record
+    lone_cr: np.ndarray  # record has a carriage return outside quotes not before its newline
+    error: int | None  # offset of the first misplaced quote (or of an unclosed field's record)
+    reason: str | None
+
+
+def _scan_window(w: np.ndarray, at_eof: bool) -> _Records:
+    """Split ``w`` (which starts at a record start) into records as RFC 4180 does:
+    a newline ends a record unless it is inside quotes; a field is quoted only if
+    its first byte is a quote, a quote inside it is doubled, and its closing quote
+    is followed by a comma or the end of the record. Vectorised: the quote parity
+    before each byte says whether it is inside quotes.
+    """
+    n = len(w)
+    q = np.flatnonzero(w == _QUOTE)
+    error, reason, outside = None, None, None
+    if len(q):
+        k = np.arange(len(q))
+        prev = np.where(q > 0, w[np.maximum(q - 1, 0)], _LF)
+        after_quote = np.zeros(len(q), bool)
+        after_quote[1:] = q[1:] == q[:-1] + 1
+        before_quote = np.zeros(len(q), bool)
+        before_quote[:-1] = after_quote[1:]
+        nxt = np.where(q + 1 < n, w[np.minimum(q + 1, n - 1)], -1)
+        nxt2 = np.where(q + 2 < n, w[np.minimum(q + 2, n - 1)], -1)
+        # the window's end is not an error: the record there is scanned again
+        ok_open = (prev == _COMMA) | (prev == _LF) | after_quote
+        ok_close = (
+            (nxt == _COMMA)
+            | (nxt == _LF)
+            | ((nxt == _CR) & ((nxt2 == _LF) | (nxt2 == -1)))
+            | before_quote
+            | (nxt == -1)
+        )
+        bad = np.where(k % 2 == 0, ~ok_open, ~ok_close)
+        if bad.any():
+            i = int(np.argmax(bad))
+            error = int(q[i])
+            if i % 2 == 0:
+                reason = "stray quote in an unquoted field"
+            elif (w[q[i - 1] : q[i]] == _LF).any():
+                reason = "unterminated quoted field"
+            else:
+                reason = "text after a closing quote"
+        # uint8 wraps at 256, parity survives: the quote count before each byte, mod 2
+        outside = (np.cumsum(w == _QUOTE, dtype=np.uint8) & 1) == 0
+    limit = n if error is None else error
+    part = w[:limit]
+    free = outside[:limit] if outside is not None else None
+
+    def unquoted(mask: np.ndarray) -> np.ndarray:
+        return np.flatnonzero(mask if free is None else mask & free)
+
+    ends = unquoted(part == _LF)
+    if error is None and at_eof:
+        tail = int(ends[-1]) + 1 if len(ends) else 0
+        if len(q) % 2:
+            error, reason = tail, "unterminated quoted field"
+        elif tail < n:
+            ends = np.append(ends, n)
+    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64) if len(ends) else ends
+    commas = unquoted(part == _COMMA)
+    fields = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
+    cr = unquoted(part == _CR)
+    lone_cr = np.zeros(len(ends), bool)
+    if len(cr):
+        # a CR right before its record's newline (or at the end of the file) ends a line
+        cr = cr[(cr + 1 < n) & (w[np.minimum(cr + 1, n - 1)] != _LF)]
+        lone_cr[np.searchsorted(ends, cr)[np.searchsorted(ends, cr) < len(ends)]] = True
+    return _Records(starts, ends, fields, lone_cr, error, reason)
+
+
+def _csv_text(arr: np.ndarray, start: int, end: int) -> str:
+    return arr[start : min(end, start + 2000)].tobytes().decode("utf-8", "replace")
+
+
+def _next_line(arr: np.ndarray, begin: int) -> int:
+    """Offset just past the first newline at or after ``begin`` (the end if none)."""
+    for at in range(begin, len(arr), 1 << 20):
+        found = np.flatnonzero(arr[at : at + (1 << 20)] == _LF)
+        if len(found):
+            return at + int(found[0]) + 1
+    return len(arr)
+
+
+def _bom(arr: np.ndarray) -> int:
+    return 3 if arr[:3].tobytes() == b"\xef\xbb\xbf" else 0
+
+
+def _scan_csv(arr: np.ndarray) -> _CsvScan:
+    """Find every record of a CSV file (bytes); reject it if its header is not usable."""
+    size = len(arr)
+    bom = _bom(arr)
+    head = _scan_window(arr[bom : bom + _CSV_WINDOW], bom + _CSV_WINDOW >= size)
+    if not len(head.ends):
+        if head.error is not None:
+            raise RejectedFile(f"header row is not valid CSV: {head.reason}")
+        raise RejectedFile("no header row (the file has no complete first line)")
+    header_end = bom + int(head.ends[0])
+    text = arr[bom:header_end].tobytes().decode("utf-8").rstrip("\r")
+    if not text:
+        raise RejectedFile("the first line is empty; expected the header row")
+    if head.lone_cr[0]:
+        raise RejectedFile("header row has a carriage return that does not end the line")
+    names = next(csv.reader([text], strict=True))
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise RejectedFile(f"column {name!r} appears more than once in the header (ambiguous)")
+        seen.add(name)
+    n_fields = len(names)
+    starts, ends, rows = [], [], []
+    problems: list[dict[str, Any]] = []
+    blank = 0
+    # line ends seen: [LF, CRLF]; DuckDB's parser takes one kind for the whole file
+    line_ends = [0, 0]
+    line_ends[int(header_end > 0 and arr[header_end - 1] == _CR)] += 1
+    pos, row = header_end + 1, 1
+
+    def malformed(number: int, at: int, end: int, why: str) -> None:
+        problems.append(
+            {
+                "source_row": number,
+                "reason": "malformed_csv_row",
+                "column_name": None,
+                "bad_value": why,
+                "raw_row": json.dumps({"line": _csv_text(arr, at, end)}),
+            }
+        )
+
+    while pos < size:
+        lim = min(size, pos + _CSV_WINDOW)
+        rec = _scan_window(arr[pos:lim], lim == size)
+        m = len(rec.ends)
+        if m:
+            length = rec.ends - rec.starts
+            is_blank = (length == 0) | ((length == 1) & (arr[pos + rec.starts] == _CR))
+            too_long = length > MAX_CSV_RECORD_BYTES
+            bad = ~is_blank & ((rec.fields != n_fields) | rec.lone_cr | too_long)
+            ok = ~is_blank & ~bad
+            closed = rec.ends[ok & (rec.ends < lim - pos)]  # ended by an LF
+            with_cr = int((arr[pos + closed - 1] == _CR).sum())
+            line_ends[1] += with_cr
+            line_ends[0] += len(closed) - with_cr
+            numbers = np.arange(row, row + m, dtype=np.int64)
+            starts.append(rec.starts[ok] + pos)
+            ends.append(rec.ends[ok] + pos)
+            rows.append(numbers[ok])
+            blank += int(is_blank.sum())
+            for i in np.flatnonzero(bad):
+                s, e = pos + int(rec.starts[i]), pos + int(rec.ends[i])
+                if too_long[i]:
+                    why = (
+                        f"record of {e - s:,} bytes, over the {MAX_CSV_RECORD_BYTES:,}-byte maximum"
+                    )
+                elif rec.lone_cr[i]:
+                    why = "carriage return outside quotes that does not end the line"
+                elif rec.fields[i] > n_fields:
+                    why = f"too many columns ({rec.fields[i]}, the header has {n_fields})"
+                else:
+                    why = f"missing columns ({rec.fields[i]}, the header has {n_fields})"
+                malformed(int(numbers[i]), s, e, why)
+            row += m
+        if rec.error is not None:
+            # the row where the bad quote's record starts is malformed; reading
+            # resumes at the next line, so one stray quote costs one row
+            begin = pos + (int(rec.ends[-1]) + 1 if m else 0)
+            resume = _next_line(arr, begin)
+            malformed(row, begin, resume, str(rec.reason))
+            pos, row = resume, row + 1
+        elif m:
+            pos += int(rec.ends[-1]) + 1
+        else:
+            # no record ends within a whole window: longer than the maximum
+            resume = _next_line(arr, pos)
+            malformed(row, pos, resume, f"record over the {MAX_CSV_RECORD_BYTES:,}-byte maximum")
+            pos, row = resume, row + 1
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)  # noqa: E731
+    return _CsvScan(
+        names,
+        header_end,
+        cat(starts),
+        cat(ends),
+        cat(rows),
+        problems,
+        blank,
+        mixed_line_ends=min(line_ends) > 0,
+    )
+
+
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> list[dict[str, Any]]:
-    """Load a CSV as text columns into ``incoming``; malformed lines become problems."""
+    """Load a CSV as text columns into ``incoming``; malformed rows become problems.
+
+    The file is read as RFC 4180 with a header (comma, double quote doubled to
+    escape it), never guessed from a sample: the records are found here, over the
+    whole file, and DuckDB parses only the well-formed ones with that fixed dialect,
+    so every row keeps its own number and no quote far into the file is mis-read.
+    """
     _check_utf8(path)
-    src = _literal(str(path))
-    _run(con, "drop table if exists reject_errors")
-    _run(con, "drop table if exists reject_scans")
-    _run(
-        con,
-        f"create or replace temp table raw_in as select * from read_csv({src}, header = true, "
-        "all_varchar = true, store_rejects = true, parallel = false)",
-    )
-    present = [r[0] for r in con.execute("describe raw_in").fetchall()]
-    _check_columns(stream, present, str(path))
-    rejects = con.execute(
-        "select line, min(error_type), any_value(csv_line) from reject_errors group by line order by line"
-    ).fetchall()
+    arr = np.memmap(path, np.uint8, mode="r")  # paged in as scanned, closed when dropped
+    size = len(arr)
+    scan = _scan_csv(arr)
+    _check_columns(stream, scan.names, str(path))
+    clean = None
+    if scan.problems or scan.blank or scan.mixed_line_ends:
+        # only the well-formed records go to the parser (the header first), each
+        # ended by LF (a CR before a record's LF is not part of its last field)
+        marks = np.zeros(size + 1, np.int8)
+        marks[scan.good_starts] += 1
+        np.subtract.at(marks, np.minimum(scan.good_ends + 1, size), 1)
+        keep = np.cumsum(marks[:size], dtype=np.int8).astype(bool)
+        last = scan.good_ends[scan.good_ends > scan.good_starts] - 1
+        keep[last[arr[last] == _CR]] = False
+        clean = tempfile.NamedTemporaryFile(suffix=".csv", prefix="modelmart-")  # noqa: SIM115
+        clean.write(arr[_bom(arr) : scan.header_end].tobytes().rstrip(b"\r") + b"\n")
+        clean.write(arr[keep].tobytes())
+        clean.flush()
+    del arr
+    try:
+        index = {name: i for i, name in enumerate(scan.names)}
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(scan.names))) + "}"
+        present = [c.name for c in stream.columns if c.name in index]
+        select = ", ".join(f"c{index[name]} as {_quote(name)}" for name in present) or "1 as _none"
+        src = _literal(clean.name if clean else str(path))
+        _run(
+            con,
+            f"create or replace temp table raw_in as select {select} from read_csv({src}, "
+            "delim = ',', quote = '\"', escape = '\"', header = true, auto_detect = false, "
+            f"columns = {columns}, strict_mode = true, null_padding = false, "
+            f"max_line_size = {MAX_CSV_RECORD_BYTES + 4096}, "
+            f"buffer_size = {4 * MAX_CSV_RECORD_BYTES})",
+        )
+    finally:
+        if clean is not None:
+            clean.close()
     good = con.execute("select count(*) from raw_in").fetchall()[0][0]
-    # Data rows are numbered 1.. in file order (header excluded); rejected lines
-    # keep their number, so good rows take the numbers that remain.
-    # DuckDB numbers records counting blank lines (which it skips), so those
-    # numbers are taken too: a row is its record's place after the header
-    bad_rows = {int(line) - 1 for line, _, _ in rejects}
-    skipped = bad_rows | _blank_records(path)
-    numbers = np.setdiff1d(
-        np.arange(1, good + len(skipped) + 1), np.fromiter(skipped, int, len(skipped))
-    )
-    con.register("row_numbers", pa.table({"_source_row": numbers[:good]}))
+    if good != len(scan.rows):  # a defect of this module, never of the input
+        raise RuntimeError(f"{path}: {len(scan.rows)} CSV records found but {good} parsed")
+    con.register("row_numbers", pa.table({"_source_row": scan.rows}))
     _project(con, stream, present, "raw_in")
-    return [
-        {
-            "source_row": int(line) - 1,
-            "reason": "malformed_csv_row",
-            "column_name": None,
-            "bad_value": str(etype).lower(),
-            "raw_row": json.dumps({"line": text}),
-        }
-        for line, etype, text in rejects
-    ]
+    return scan.problems
 
 
 _JSONL_BATCH = 200_000
@@ -319,10 +538,20 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path, stream: Stream) -> l
     # a column no line has comes out NULL
     structure = _literal(json.dumps({c.name: "VARCHAR" for c in stream.columns}))
     cols = ", ".join(f"s.{_quote(c.name)}" for c in stream.columns)
+    # an object or array given for a string column comes out as its JSON text,
+    # like a string that looks like one: the line says which it was (looked up
+    # only for text that starts like JSON, so the usual row costs nothing more)
+    nested = "".join(
+        f", case when left(s.{_quote(c.name)}, 1) in ('{{', '[') then "
+        f"json_type(line, {_literal('$.' + json.dumps(c.name))}) in ('OBJECT', 'ARRAY') "
+        f"end as {_quote('_nested_' + c.name)}"
+        for c in stream.columns
+        if c.kind == "string"
+    )
     _run(
         con,
-        f"create or replace temp table incoming as select _source_row, {cols} "
-        f"from (select _source_row, from_json(line, {structure}) as s from objs)",
+        f"create or replace temp table incoming as select _source_row, {cols}{nested} "
+        f"from (select _source_row, line, from_json(line, {structure}) as s from objs)",
     )
     return problems
 
@@ -340,6 +569,19 @@ def _read_parquet(
         _quote(c.name) if c.name in described else f"cast(null as varchar) as {_quote(c.name)}"
         for c in stream.columns
     )
+    if "file_row_number" in described:
+        # the reader's own row-number column would collide with the user's (an extra
+        # column, allowed): number the rows through Arrow instead (a copy, so rare)
+        table = pq.read_table(path, columns=[c.name for c in stream.columns if c.name in described])
+        con.register(
+            "parquet_rows",
+            table.append_column("_source_row", pa.array(np.arange(1, table.num_rows + 1))),
+        )
+        _run(
+            con,
+            f"create or replace temp table incoming as select _source_row, {cols} from parquet_rows",
+        )
+        return []
     _run(
         con,
         f"create or replace temp view incoming as select file_row_number + 1 as _source_row, {cols} "
@@ -388,6 +630,8 @@ def _records_to_arrow(stream: Stream, records: pd.DataFrame | Sequence[dict[str,
     for c in stream.columns:
         values = frame[c.name].tolist() if c.name in frame.columns else [None] * len(frame)
         arrays[c.name] = pa.array([to_text(v) for v in values], type=pa.string())
+        if c.kind == "string" and any(isinstance(v, dict | list) for v in values):
+            arrays[f"_nested_{c.name}"] = pa.array([isinstance(v, dict | list) for v in values])
     return pa.table(arrays)
 
 
@@ -405,6 +649,12 @@ _INTEGER_TYPES = (
     "UBIGINT",
 )
 _FLOAT_TYPES = ("FLOAT", "DOUBLE", "HUGEINT", "UHUGEINT")
+_NESTED_TYPES = ("STRUCT", "MAP", "UNION", "JSON", "VARIANT")
+# date, optional time (hours 00-23), optional offset up to ±14:00 (or Z)
+_ISO_TIMESTAMP = (
+    r"\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?)?"
+    r" ?([Zz]|[+-](0\d|1[0-3])(:?[0-5]\d)?|[+-]14(:?00)?)?"
+)
 
 
 def _present_expr(c: Column, source_type: str) -> str:
@@ -414,10 +664,19 @@ def _present_expr(c: Column, source_type: str) -> str:
     return _quote(c.name)
 
 
+MAX_FEATURE_KEYS = 100_000
+"""Most distinct feature names (keys of ``features``) in one file; a file with more
+is rejected whole with a message (a feature is a column of the drift marts)."""
+_NUMBER_TYPES = "('BIGINT', 'UBIGINT', 'DOUBLE')"
+
+
 def _features_text(c: Column, source_type: str) -> str:
-    """The given features value as JSON text (Parquet maps and structs rendered as JSON)."""
+    """The given features value as JSON text (Parquet maps and structs rendered as
+    JSON), NULL unless it is valid JSON: no JSON function ever sees invalid text
+    (DuckDB may evaluate both sides of an AND, so a guard beside it is not enough)."""
     value = _present_expr(c, source_type)
-    return value if source_type == "VARCHAR" else f"to_json({value})::varchar"
+    text = value if source_type == "VARCHAR" else f"to_json({value})::varchar"
+    return f"(case when json_valid({text}) then {text} end)"
 
 
 def _json_pointer(key: str) -> str:
@@ -430,11 +689,12 @@ def _features_lists(c: Column, source_type: str, keys: Sequence[str]) -> str:
 
     NULL unless the value is a JSON object without repeated keys. ``keys`` are all
     the keys the column holds, sorted, so every object is parsed once with a list
-    of constant paths instead of cast JSON-to-MAP (several times slower).
+    of constant paths instead of cast JSON-to-MAP (several times slower). Used when
+    the rows share their keys (cost: rows x distinct keys).
     """
     text_json = _features_text(c, source_type)
     is_object = (
-        f"json_valid({text_json}) and json_type({text_json}) = 'OBJECT' "
+        f"json_type({text_json}) = 'OBJECT' "
         f"and len(json_keys({text_json})) = len(list_distinct(json_keys({text_json})))"
     )
     if keys:
@@ -459,7 +719,7 @@ def _features_expr(c: Column, keys: Sequence[str]) -> str:
     values, types = f"fv_{c.name}", f"ft_{c.name}"
     numbers_only = (
         f"list_bool_and(list_transform({types}, "
-        "lambda t: t is null or t in ('BIGINT', 'UBIGINT', 'DOUBLE'))) is not false"
+        f"lambda t: t is null or t in {_NUMBER_TYPES})) is not false"
     )
     finite = (
         f"list_bool_and(list_transform({values}, lambda v: v is null or isfinite(v::double))) "
@@ -474,17 +734,58 @@ def _features_expr(c: Column, keys: Sequence[str]) -> str:
     return f"case when {values} is not null and {numbers_only} and {finite} then {canonical} end"
 
 
-def _feature_keys(con: duckdb.DuckDBPyConnection, c: Column, source_type: str) -> list[str]:
-    """Every key of the column's JSON objects, in SQL's sort order."""
+def _features_per_row(con: duckdb.DuckDBPyConnection, c: Column, source_type: str) -> None:
+    """Table ``features_<name>`` (_source_row, canonical text): the same result as
+    :func:`_features_expr`, computed from each object's own entries (cost: rows x
+    keys per row), for files whose rows do not share their keys."""
     value = _features_text(c, source_type)
-    return [
-        r[0]
-        for r in con.execute(
-            f"select distinct k from (select unnest(json_keys(j)) as k from "
-            f"(select {value} as j from incoming) where json_valid(j) "
-            "and json_type(j) = 'OBJECT') order by k"
-        ).fetchall()
-    ]
+    number = f"e.type in {_NUMBER_TYPES}"
+    _run(
+        con,
+        f"create or replace temp table features_{c.name} as "
+        f"with o as (select _source_row, {value}::json as j from incoming "
+        f"where json_type({value}) = 'OBJECT') "
+        "select o._source_row, case when count(e.key) = 0 then '{}' "
+        f"when count(e.key) = count(distinct e.key) and bool_and({number}) "
+        f"and bool_and(case when {number} then isfinite(e.value::double) end) "
+        "then '{' || string_agg(to_json(e.key) || ':' || "
+        f"to_json(case when {number} then e.value::double end), ',' order by e.key) || '}}' "
+        "end as canonical from o left join lateral json_each(o.j) e on true "
+        "group by o._source_row",
+    )
+
+
+def _feature_keys(
+    con: duckdb.DuckDBPyConnection, c: Column, source_type: str
+) -> tuple[list[str], bool]:
+    """Every key of the column's JSON objects, in SQL's sort order, and whether the
+    rows share them (then constant paths are cheapest, else each row's own entries).
+
+    Rejects a file with more than MAX_FEATURE_KEYS distinct keys.
+    """
+    value = _features_text(c, source_type)
+    _run(
+        con,
+        f"create or replace temp table feature_keys as select unnest(json_keys(j)) as k from "
+        f"(select {value} as j from incoming) where json_type(j) = 'OBJECT'",
+    )
+    entries, objects = con.execute(
+        "select count(*), (select count(*) from "
+        f"(select {value} as j from incoming) where json_type(j) = 'OBJECT') from feature_keys"
+    ).fetchall()[0]
+    distinct = con.execute("select count(distinct k) from feature_keys").fetchall()[0][0]
+    if distinct > MAX_FEATURE_KEYS:
+        raise RejectedFile(
+            f"column {c.name}: {distinct:,} distinct feature keys, more than the "
+            f"{MAX_FEATURE_KEYS:,} allowed in one file"
+        )
+    # constant paths cost about half a per-row entry each (measured): worth it
+    # while the distinct keys are at most about twice the keys of an average row
+    shared = distinct <= 2 * entries / max(objects, 1)
+    if not shared:
+        return [], False
+    keys = [r[0] for r in con.execute("select distinct k from feature_keys order by k").fetchall()]
+    return keys, True
 
 
 def _typed_expr(c: Column, source_type: str, feature_keys: Sequence[str] | None = None) -> str:
@@ -502,7 +803,12 @@ def _typed_expr(c: Column, source_type: str, feature_keys: Sequence[str] | None 
     )
     if c.kind == "timestamp":
         if text:
-            return f"(try_cast({raw} as timestamptz) at time zone 'UTC')"
+            # ISO 8601 only, and an offset within ±14:00: DuckDB alone would take
+            # '+25:00' (another date) or a zone name
+            return (
+                f"case when regexp_full_match(trim({raw}), {_literal(_ISO_TIMESTAMP)}) "
+                f"then (try_cast({raw} as timestamptz) at time zone 'UTC') end"
+            )
         if source_type.startswith("TIMESTAMP WITH TIME ZONE"):
             return f"({raw} at time zone 'UTC')"
         if source_type.startswith("TIMESTAMP") or source_type == "DATE":
@@ -517,22 +823,37 @@ def _typed_expr(c: Column, source_type: str, feature_keys: Sequence[str] | None 
         if not (text or numeric):
             return "cast(null as bigint)"
         as_double = f"try_cast({raw} as double)"
+        # try_cast in the branch too: DuckDB may cast rows the condition excludes
         return (
-            f"case when {as_double} = round({as_double}) and abs({as_double}) < 9e15 "
-            f"then cast({as_double} as bigint) end"
+            f"case when isfinite({as_double}) and {as_double} = round({as_double}) "
+            f"and abs({as_double}) < 9e15 then try_cast({as_double} as bigint) end"
         )
     if c.kind == "features":
-        return _features_expr(c, feature_keys or [])
-    return raw if text else f"cast({raw} as varchar)"
+        if feature_keys is None:  # computed per row (_features_per_row), joined in
+            return f"fc_{c.name}"
+        return _features_expr(c, feature_keys)
+    if text:
+        return raw
+    if source_type.startswith(_NESTED_TYPES) or source_type.endswith("]"):
+        return "cast(null as varchar)"  # a struct, map or list is not a string
+    return f"cast({raw} as varchar)"
 
 
-def _problem_case(stream: Stream) -> str:
-    """One CASE giving 'reason|column' for the first rule a row breaks, else NULL."""
+def _problem_case(stream: Stream, nested: Iterable[str] = ()) -> str:
+    """One CASE giving 'reason|column' for the first rule a row breaks, else NULL.
+
+    ``nested``: string columns with a flag ``nx_<name>`` (the value was a JSON
+    object or array, which is not a string).
+    """
     whens: list[str] = []
     for c in stream.columns:
         raw, typed = f"r_{c.name}", f"t_{c.name}"
         if c.required:
             whens.append(f"when {raw} is null then 'missing_required|{c.name}'")
+        if c.name in nested:
+            whens.append(f"when nx_{c.name} then 'wrong_type|{c.name}'")
+        if c.kind == "integer":
+            whens.append(f"when nf_{c.name} then 'not_finite|{c.name}'")
         whens.append(f"when {raw} is not null and {typed} is null then 'wrong_type|{c.name}'")
         if c.finite:
             whens.append(
@@ -566,19 +887,38 @@ def _problem_case(stream: Stream) -> str:
 def _validate(con: duckdb.DuckDBPyConnection, stream: Stream) -> None:
     """``incoming`` → ``checked``: given values (r_*), typed values (v_*), the problem."""
     types = {r[0]: r[1] for r in con.execute("describe incoming").fetchall()}
-    keys = {
-        c.name: _feature_keys(con, c, types[c.name]) for c in stream.columns if c.kind == "features"
-    }
+    keys: dict[str, list[str] | None] = {}
+    extra, joins = [], ""
+    for c in stream.columns:
+        if c.kind != "features":
+            continue
+        found, shared = _feature_keys(con, c, types[c.name])
+        if shared:
+            keys[c.name] = found
+            extra.append(_features_lists(c, types[c.name], found))
+        else:
+            keys[c.name] = None
+            _features_per_row(con, c, types[c.name])
+            extra.append(f"features_{c.name}.canonical as fc_{c.name}")
+            joins += f" left join features_{c.name} using (_source_row)"
+    nested = [c.name for c in stream.columns if f"_nested_{c.name}" in types]
+    extra += [f"coalesce({_quote('_nested_' + name)}, false) as nx_{name}" for name in nested]
     present = ", ".join(
-        [f"{_present_expr(c, types[c.name])} as r_{c.name}" for c in stream.columns]
-        + [
-            _features_lists(c, types[c.name], keys[c.name])
-            for c in stream.columns
-            if c.name in keys
-        ]
+        [f"{_present_expr(c, types[c.name])} as r_{c.name}" for c in stream.columns] + extra
     )
     typed = ", ".join(
-        f"{_typed_expr(c, types[c.name], keys.get(c.name))} as t_{c.name}" for c in stream.columns
+        [
+            f"{_typed_expr(c, types[c.name], keys.get(c.name, []))} as t_{c.name}"
+            for c in stream.columns
+        ]
+        + [
+            # NaN or infinity given for an integer: not_finite, as for a double
+            f"coalesce(not isfinite(try_cast(r_{c.name} as double)), false) as nf_{c.name}"
+            if types[c.name] == "VARCHAR" or types[c.name] in _FLOAT_TYPES
+            else f"false as nf_{c.name}"
+            for c in stream.columns
+            if c.kind == "integer"
+        ]
     )
     values = ", ".join(
         f"coalesce(t_{c.name}, {c.default}) as v_{c.name}"
@@ -595,10 +935,10 @@ def _validate(con: duckdb.DuckDBPyConnection, stream: Stream) -> None:
     _run(
         con,
         "create or replace temp table checked as "
-        f"with r as (select _source_row, {present} from incoming), "
+        f"with r as (select _source_row, {present} from incoming{joins}), "
         f"t as (select *, {typed} from r), "
         f"v as (select *, {values} from t), "
-        f"p as (select *, {_problem_case(stream)} as _problem from v) "
+        f"p as (select *, {_problem_case(stream, nested)} as _problem from v) "
         # the given values are kept only for rows that go to quarantine
         f"select _source_row, {v_columns}, _problem, "
         f"case when _problem is not null then {raw_json} end as _raw_row, "
@@ -832,6 +1172,11 @@ def ingest_file(path: Path, stream: str, home: str | os.PathLike[str] | None = N
     ensure_layout(paths)
     source = str(Path(path).resolve())
     fmt = FORMATS.get(Path(path).suffix.lower())
+    try:
+        size: int | None = Path(path).stat().st_size
+        unreadable = None
+    except OSError as exc:
+        size, unreadable = None, exc.strerror
     with file_lock(paths.locks / "ingest.lock"):
         _recover(paths)
         if fmt is None:
@@ -841,6 +1186,10 @@ def ingest_file(path: Path, stream: str, home: str | os.PathLike[str] | None = N
                 source,
                 f"unsupported file type {Path(path).suffix or '(none)'!r}; expected .csv, .jsonl or .parquet",
             )
+        if size is None:
+            return _reject(paths, stream, source, f"cannot be read: {unreadable}")
+        if size == 0:
+            return _reject(paths, stream, source, "empty file (0 bytes): no header, no rows")
         con = _connect()
         try:
             reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[fmt]
@@ -849,7 +1198,9 @@ def ingest_file(path: Path, stream: str, home: str | os.PathLike[str] | None = N
                 return _land(con, paths, CONTRACT[stream], source, problems)
             except RejectedFile as exc:
                 return _reject(paths, stream, source, str(exc))
-            except duckdb.Error as exc:
+            except OSError as exc:  # e.g. no permission to read it
+                return _reject(paths, stream, source, f"cannot be read: {exc.strerror or exc}")
+            except (duckdb.Error, pa.ArrowException) as exc:
                 # readers are lazy (a Parquet footer can be fine and its pages corrupt),
                 # so rows can fail to read inside _land too: either way the file is
                 # rejected whole, and temp files of the unfinished batch are dropped
