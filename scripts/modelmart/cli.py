@@ -16,6 +16,10 @@ from modelmart.config import UserError, get_paths
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from modelmart.ingest import discover, ingest_file
 
+    if args.spool:
+        return _promote_spool(args)
+    if not args.paths:
+        raise UserError("give files or folders to ingest, or --spool")
     files = discover(args.paths, args.stream)
     if not files:
         raise UserError("no files found")
@@ -47,6 +51,22 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         f"in {seconds:.1f}s ({rate:,.0f} rows/s)"
     )
     return 1 if rejected else 0
+
+
+def _promote_spool(args: argparse.Namespace) -> int:
+    from modelmart.spool import promote
+
+    started = time.monotonic()
+    results = promote(args.home)
+    for r in results:
+        for batch in r.results:
+            print(batch.summary())
+    events = sum(r.events for r in results)
+    print(
+        f"spool: promoted {events} events from {sum(r.segments for r in results)} segments "
+        f"in {time.monotonic() - started:.1f}s"
+    )
+    return 1 if any(b.status == "rejected" for r in results for b in r.results) else 0
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -182,7 +202,12 @@ def parser() -> argparse.ArgumentParser:
         "holding stream folders, is ingested whole. Prints read = stored + duplicate + "
         "quarantined per file; exit code 1 if any file was rejected.",
     )
-    ing.add_argument("paths", nargs="+", help="files or folders")
+    ing.add_argument("paths", nargs="*", help="files or folders")
+    ing.add_argument(
+        "--spool",
+        action="store_true",
+        help="promote what the live loggers and the collector spooled into landing batches",
+    )
     ing.add_argument(
         "--stream",
         choices=["predictions", "labels", "llm_calls", "business_events"],

@@ -36,6 +36,9 @@ import pyarrow as pa
 from modelmart.config import Paths, UserError, file_lock, get_paths
 from modelmart.contract import CONTRACT, STREAMS, Column, Stream
 
+# the live logger (spool + background writer) lives in its own module; kept importable here
+from modelmart.logger import EventLogger  # noqa: F401
+
 FORMATS = {
     ".csv": "csv",
     ".jsonl": "jsonl",
@@ -884,53 +887,6 @@ def ingest_records(
             return _land(con, paths, CONTRACT[stream], source, [])
         finally:
             con.close()
-
-
-class EventLogger:
-    """Buffer events from a service and land them in batches.
-
-    >>> with EventLogger("llm_calls", batch_size=5000) as log:
-    ...     log.log({...})
-    """
-
-    def __init__(
-        self,
-        stream: str,
-        *,
-        batch_size: int = 10_000,
-        home: str | os.PathLike[str] | None = None,
-        source: str = "api",
-    ) -> None:
-        if stream not in CONTRACT:
-            raise UserError(f"unknown stream {stream!r} (expected one of {', '.join(STREAMS)})")
-        self.stream, self.batch_size, self.home, self.source = stream, batch_size, home, source
-        self._buffer: list[dict[str, Any]] = []
-        self.results: list[FileResult] = []
-
-    def log(self, event: dict[str, Any]) -> None:
-        self._buffer.append(event)
-        if len(self._buffer) >= self.batch_size:
-            self.flush()
-
-    def log_many(self, events: Iterable[dict[str, Any]]) -> None:
-        for event in events:
-            self.log(event)
-
-    def flush(self) -> FileResult | None:
-        if not self._buffer:
-            return None
-        batch, self._buffer = self._buffer, []
-        result = ingest_records(
-            self.stream, batch, self.home, source=f"{self.source}:{self.stream}"
-        )
-        self.results.append(result)
-        return result
-
-    def __enter__(self) -> EventLogger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.flush()
 
 
 def discover(

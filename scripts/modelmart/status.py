@@ -114,6 +114,7 @@ def render(home: str | os.PathLike[str] | None = None) -> str:
         if s.reasons:
             top = ", ".join(f"{k} {v}" for k, v in sorted(s.reasons.items(), key=lambda kv: -kv[1]))
             lines.append(f"  {'':<16}quarantine reasons: {top}")
+    lines += _spool_lines(paths)
     state = read_state(paths)
     latest = latest_committed_seq(paths) if paths.landing.exists() else 0
     lines += ["", "Published warehouse:"]
@@ -162,3 +163,22 @@ def _age(delta: dt.timedelta) -> str:
     if seconds < 172800:
         return f"{seconds // 3600}h"
     return f"{seconds // 86400}d"
+
+
+def _spool_lines(paths: Paths) -> list[str]:
+    """Live logging: what waits in the spool, and what loggers dropped under back-pressure."""
+    from modelmart.spool import depth, dropped_counts
+
+    waiting = {s: d for s, d in depth(paths).items() if d.segments}
+    dropped = dropped_counts(paths)
+    if not waiting and not dropped:
+        return []
+    lines = ["", "Spool (live loggers and collector, waiting for promotion):"]
+    for stream in STREAMS:
+        d = waiting.get(stream)
+        if d or dropped.get(stream):
+            lines.append(
+                f"  {stream:<16} segments {d.segments if d else 0:>5}  bytes {d.bytes if d else 0:>10}"
+                f"  dropped (back-pressure) {dropped.get(stream, 0)}"
+            )
+    return lines
