@@ -187,6 +187,20 @@ def _demo_summary(warehouse: Path) -> str:
     return "\n".join(lines)
 
 
+def _cmd_collect(args: argparse.Namespace) -> int:
+    from modelmart.collector import Collector
+
+    Collector(
+        args.home,
+        host=args.host,
+        port=args.port,
+        max_bytes=args.max_bytes,
+        max_events=args.max_events,
+        promote_seconds=args.promote_seconds,
+    ).run_until_signal()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="modelmart",
@@ -264,6 +278,26 @@ def parser() -> argparse.ArgumentParser:
         "the published snapshot's age and last dates, and the last build's outcome.",
     )
     st.set_defaults(func=_cmd_status)
+
+    col = sub.add_parser(
+        "collect",
+        help="HTTP collector: POST /v1/events/<stream> and OTLP /v1/traces into the spool",
+        description="Receive events (JSON array or NDJSON, gzip accepted) and OpenTelemetry "
+        "GenAI spans (OTLP/HTTP JSON or protobuf), make them durable in the spool, promote "
+        "them into landing batches. Bearer token from $MODELMART_COLLECTOR_TOKEN if set. "
+        "SIGTERM stops it cleanly.",
+    )
+    col.add_argument("--host", default="127.0.0.1")
+    col.add_argument("--port", type=int, default=4318, help="0 picks a free port (printed)")
+    col.add_argument("--max-bytes", type=int, default=16 << 20, help="request body limit")
+    col.add_argument("--max-events", type=int, default=100_000, help="events per request")
+    col.add_argument(
+        "--promote-seconds",
+        type=float,
+        default=5.0,
+        help="promote the spool this often (0: leave it to `modelmart run`)",
+    )
+    col.set_defaults(func=_cmd_collect)
 
     srv = sub.add_parser(
         "serve",

@@ -204,6 +204,11 @@ class SpoolWriter:
         if self._error is not None:
             raise RuntimeError(f"spool writer failed: {self._error}") from self._error
 
+    def seal(self) -> None:
+        """Seal the current segment now, so that promotion can take it."""
+        with self._drain_lock:
+            self.segments.seal()
+
     def close(self) -> None:
         if self._closed:
             return
