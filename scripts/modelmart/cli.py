@@ -54,10 +54,12 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _promote_spool(args: argparse.Namespace) -> int:
+    from modelmart.compact import auto_compact
     from modelmart.spool import promote
 
     started = time.monotonic()
     results = promote(args.home)
+    auto_compact(args.home)
     for r in results:
         for batch in r.results:
             print(batch.summary())
@@ -201,6 +203,32 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from modelmart.runloop import RunLoop
+
+    with contextlib.suppress(OSError, ValueError):
+        os.nice(int(os.environ.get("MODELMART_BUILD_NICE", "10")))
+    RunLoop(
+        args.home,
+        watch=args.watch,
+        interval=args.interval,
+        settle_seconds=args.settle_seconds,
+        on_publish=args.on_publish,
+    ).run_until_signal(once=args.once)
+    return 0
+
+
+def _cmd_compact(args: argparse.Namespace) -> int:
+    from modelmart.compact import compact
+
+    results = compact(args.home, threshold=args.threshold)
+    for r in results:
+        print(r.summary())
+    if not results:
+        print("compact: nothing to merge")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="modelmart",
@@ -298,6 +326,50 @@ def parser() -> argparse.ArgumentParser:
         help="promote the spool this often (0: leave it to `modelmart run`)",
     )
     col.set_defaults(func=_cmd_collect)
+
+    rn = sub.add_parser(
+        "run",
+        help="loop: promote the spool, ingest watched folders, compact, build, publish, hooks",
+        description="One long-running loop for one machine; one log line per cycle. A failed "
+        "build keeps the last good snapshot and is retried next cycle. SIGTERM stops it "
+        "after the cycle in progress. --once runs one cycle (for cron).",
+    )
+    rn.add_argument(
+        "--watch",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="folder to ingest new files from (repeatable; stream folders inside)",
+    )
+    rn.add_argument("--interval", type=float, default=10.0, help="seconds between cycle starts")
+    rn.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=2.0,
+        help="a watched file is taken once unchanged this long",
+    )
+    rn.add_argument(
+        "--on-publish",
+        metavar="CMD",
+        help="command run after each publish (MODELMART_HOME and "
+        "MODELMART_PUBLISHED_BATCH_SEQ in its environment)",
+    )
+    rn.add_argument("--once", action="store_true", help="run one cycle and exit")
+    rn.set_defaults(func=_cmd_run)
+
+    cp = sub.add_parser(
+        "compact",
+        help="merge small landing files into big ones (rows and batch numbers kept)",
+        description="Merge runs of small committed landing files; builds never see a "
+        "half-done merge (see README, Live logging). Waits for a running build to end.",
+    )
+    cp.add_argument(
+        "--threshold",
+        type=int,
+        default=1,
+        help="only streams with more small files than this (default 1)",
+    )
+    cp.set_defaults(func=_cmd_compact)
 
     srv = sub.add_parser(
         "serve",

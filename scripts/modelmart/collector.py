@@ -39,6 +39,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from modelmart import otlp
+from modelmart.compact import auto_compact
 from modelmart.config import Paths, get_paths
 from modelmart.contract import STREAMS
 from modelmart.ingest import ensure_layout
@@ -179,7 +180,9 @@ class Collector:
         for w in writers:
             if not w._closed:
                 w.seal()
-        for r in promote(self.paths.home):
+        results = promote(self.paths.home)
+        auto_compact(self.paths.home)  # many small promotions: merged once they pile up
+        for r in results:
             self.metrics.promoted.labels(r.stream).inc(r.events)
             self.metrics.stored.labels(r.stream).inc(r.stored)
             self.metrics.quarantined.labels(r.stream).inc(r.quarantined)

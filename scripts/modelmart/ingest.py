@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from modelmart.compact import is_landed, landed_spans, landing_files
 from modelmart.config import Paths, UserError, file_lock, get_paths
 from modelmart.contract import CONTRACT, STREAMS, Column, Stream
 
@@ -135,7 +136,8 @@ def ensure_layout(paths: Paths) -> None:
 
 def committed_files(paths: Paths, stream: str) -> list[Path]:
     """Landing files of ``stream`` that are committed (renamed into place)."""
-    return sorted((paths.landing / stream).glob("*.parquet"))
+    # one listing for every reader, aware of merged files (modelmart.compact)
+    return landing_files(paths, stream)
 
 
 def _seq_of(path: Path) -> int | None:
@@ -149,16 +151,19 @@ def _recover(paths: Paths) -> None:
         for tmp in root.glob("*/*.tmp"):
             tmp.unlink(missing_ok=True)
     for stream in STREAMS:
+        spans = landed_spans(paths, stream)
         for manifest in (paths.manifests / stream).glob("*.json"):
             info = json.loads(manifest.read_text())
             landing = paths.landing / stream / manifest.with_suffix(".parquet").name
-            if info.get("status") == "ingested" and not landing.exists():
+            seq = _seq_of(manifest)
+            # a compacted batch's rows are in a merged file (modelmart.compact)
+            if info.get("status") == "ingested" and not is_landed(paths, stream, seq or 0, spans):
                 (paths.quarantine / stream / landing.name).unlink(missing_ok=True)
                 manifest.unlink()
         # a crash between the quarantine and the manifest rename leaves a quarantine
         # file whose batch never landed: its rows belong to a file that is not in
         for quarantine in (paths.quarantine / stream).glob("*.parquet"):
-            if not (paths.landing / stream / quarantine.name).exists():
+            if not is_landed(paths, stream, _seq_of(quarantine) or 0, spans):
                 quarantine.unlink()
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from modelmart.build import MARTS, latest_committed_seq, read_state
+from modelmart.compact import is_landed, landed_spans
 from modelmart.config import Paths, get_paths
 from modelmart.contract import STREAMS
 
@@ -43,9 +44,10 @@ def manifests(paths: Paths) -> list[dict]:
     """Committed batches (ingested with their landing file, or rejected), oldest first."""
     rows = []
     for stream in STREAMS:
+        spans = landed_spans(paths, stream)
         for f in sorted((paths.manifests / stream).glob("*.json")):
             info = json.loads(f.read_text())
-            landed = (paths.landing / stream / f.with_suffix(".parquet").name).exists()
+            landed = is_landed(paths, stream, info.get("batch_seq") or 0, spans)
             if info.get("status") == "rejected" or landed:
                 rows.append(info)
     return sorted(rows, key=lambda r: r.get("batch_seq") or 0)
