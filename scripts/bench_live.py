@@ -193,7 +193,7 @@ def bench_small_files(workdir: Path, batches_per_stream: int) -> dict:
             "select * exclude (_batch_seq, _loaded_at, _source_file, _source_row) "
             f"from read_parquet('{one}/landing/{stream}/*.parquet', union_by_name = true) "
             "order by _batch_seq, _source_row"
-        ).arrow()
+        ).fetch_arrow_table()
         n = frame.num_rows
         step = max(1, -(-n // batches_per_stream))
         folder = split / stream

@@ -7,7 +7,8 @@ Each cycle, in order:
    taken once it has not changed for ``settle_seconds``, and remembered by path,
    size and modification time in ``$MODELMART_HOME/run/watched.json``);
 3. compact a stream's small landing files when it has more than the threshold;
-4. build (incremental; skipped in well under a second when nothing is new) and publish;
+4. build (incremental; skipped in well under a second when nothing is new) and publish,
+   each build a ``modelmart build`` process of its own;
 5. after a publish, run the post-publish hooks: the ``--on-publish`` command (with
    ``MODELMART_HOME`` and ``MODELMART_PUBLISHED_BATCH_SEQ`` in its environment), the
    callables given to ``RunLoop(post_publish=...)``, and every entry point of the group
@@ -26,6 +27,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from modelmart.build import BuildResult, read_state
 from modelmart.config import UserError, get_paths
 
 Hook = Callable[[object], None]
@@ -142,7 +145,6 @@ class RunLoop:
         cycle.hooks = f"{ran - failed}/{ran} ok" if ran else "none"
 
     def cycle(self) -> Cycle:
-        from modelmart.build import build
         from modelmart.compact import auto_compact
         from modelmart.spool import promote
 
@@ -160,7 +162,7 @@ class RunLoop:
             except Exception as exc:
                 cycle.errors.append(f"{name}: {exc}")
         try:
-            result = build(self.paths.home)
+            result = self._build()
             if result.up_to_date:
                 cycle.build = "up to date"
             elif result.success:
@@ -178,6 +180,48 @@ class RunLoop:
         cycle.seconds = time.monotonic() - started
         self.log(cycle.line())
         return cycle
+
+    def _build(self) -> BuildResult:
+        """``modelmart build`` in a process of its own, every cycle.
+
+        dbt keeps global state between in-process invocations: in one long-lived
+        process a later build was seen to publish a newer batch number over the
+        older batch filter. A fresh process per build is what cron would run too.
+        """
+        started = time.monotonic()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "modelmart.cli",
+                "--home",
+                str(self.paths.home),
+                "build",
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "MODELMART_QUIET_DBT": "1"},
+        )
+        seconds = time.monotonic() - started
+        state = read_state(self.paths)
+        last = state.get("last_build") or {}
+        output = (done.stdout + done.stderr).strip()
+        if done.returncode != 0:
+            failures = last.get("failures") or [
+                output.splitlines()[-1] if output else "build failed"
+            ]
+            return BuildResult(False, last.get("max_batch_seq", 0), False, seconds, failures)
+        return BuildResult(
+            True,
+            state.get("published_batch_seq", 0),
+            bool(last.get("full_refresh")),
+            seconds,
+            [],
+            self.paths.warehouse,
+            up_to_date="up to date:" in output,
+        )
 
     def _promote(self, cycle: Cycle, promote: Callable) -> None:
         for r in promote(self.paths.home):

@@ -109,7 +109,7 @@ class Segments:
         assert self._handle is not None
         self._handle.write(data)
         self._handle.flush()
-        os.fsync(self._handle.fileno())
+        os.fdatasync(self._handle.fileno())  # data and size; what SQLite does on Linux
         self._size += len(data)
         if self._size >= self.rotate_bytes:
             self.seal()
