@@ -28,7 +28,6 @@ import math
 import os
 import threading
 import time
-import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -99,14 +98,6 @@ def encode_batch(batch: Any) -> tuple[bytes, int]:
     return ("".join(encode_event(r) + "\n" for r in rows)).encode(), len(rows)
 
 
-class _Marker:
-    __slots__ = ("done", "error")
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.error: BaseException | None = None
-
-
 class _Batch:
     __slots__ = ("data", "n")
 
@@ -117,8 +108,9 @@ class _Batch:
 class SpoolWriter:
     """One stream's queue and the thread that appends it to the spool.
 
-    Entries: an event dict, a ``_Batch`` (columnar or pre-encoded JSON Lines bytes),
-    or a flush ``_Marker``. The deque keeps their order across threads.
+    Entries: an event dict or a ``_Batch`` (columnar, or pre-encoded JSON Lines
+    bytes). The deque keeps their order across threads; one drain at a time (the
+    thread's, or a ``flush()`` caller's) writes what is queued with one fdatasync.
     """
 
     def __init__(
@@ -157,6 +149,7 @@ class SpoolWriter:
             target=self._run, name=f"modelmart-spool-{stream}", daemon=True
         )
         self._thread.start()
+        _OPEN_WRITERS.add(self)
 
     # ------------------------------------------------------------ producer side
 
@@ -216,6 +209,7 @@ class SpoolWriter:
         self._closed = True
         self._wake.set()
         self._thread.join()
+        _OPEN_WRITERS.discard(self)
 
     # ------------------------------------------------------------ writer thread
 
@@ -232,11 +226,8 @@ class SpoolWriter:
             if self._queue and oldest is None:
                 oldest = time.monotonic()
             due = oldest is not None and time.monotonic() - oldest >= self.flush_seconds
-            has_marker = any(isinstance(e, _Marker) for e in _peek(self._queue))
             with self._drain_lock:
-                if self._queue and (
-                    len(self._queue) >= self.flush_size or due or has_marker or self._closed
-                ):
+                if self._queue and (len(self._queue) >= self.flush_size or due or self._closed):
                     self._drain()
                     oldest = None if not self._queue else time.monotonic()
                 try:
@@ -250,74 +241,61 @@ class SpoolWriter:
                     return
 
     def _drain(self) -> None:
+        """Write the entries queued now (not those queued meanwhile) with one fdatasync.
+        Caller holds the drain lock."""
         queue = self._queue
-        while queue:
-            parts: list[bytes] = []
-            events = 0
-            markers: list[_Marker] = []
-            lines: list[dict[str, Any]] = []
-            # take entries up to and including the next marker (or what is there)
-            for _ in range(len(queue)):
-                entry = queue.popleft()
-                if isinstance(entry, _Marker):
-                    markers.append(entry)
-                    break
-                if isinstance(entry, _Batch):
-                    if lines:
-                        parts.append((encode_events(lines) + "\n").encode())
-                        lines = []
-                    data, n = (
-                        (entry.data, entry.n)
-                        if isinstance(entry.data, bytes)
-                        else encode_batch(entry.data)
-                    )
-                    parts.append(data)
-                    events += n
-                else:
-                    lines.append(entry)
-                    events += 1
-            if lines:
-                parts.append((encode_events(lines) + "\n").encode())
-            started = time.perf_counter()
-            error: BaseException | None = None
-            try:
-                self.segments.append(b"".join(parts))
-            except BaseException as exc:  # reported to every waiter
-                error = self._error = exc
-            self.written += events if error is None else 0
-            if self.on_write is not None and events:
+        n = len(queue)
+        if not n:
+            return
+        parts: list[bytes] = []
+        events = 0
+        lines: list[dict[str, Any]] = []
+        for _ in range(n):
+            entry = queue.popleft()
+            if isinstance(entry, _Batch):
+                if lines:
+                    parts.append((encode_events(lines) + "\n").encode())
+                    lines = []
+                data, k = (
+                    (entry.data, entry.n)
+                    if isinstance(entry.data, bytes)
+                    else encode_batch(entry.data)
+                )
+                parts.append(data)
+                events += k
+            else:
+                lines.append(entry)
+                events += 1
+        if lines:
+            parts.append((encode_events(lines) + "\n").encode())
+        started = time.perf_counter()
+        try:
+            self.segments.append(b"".join(parts))
+        except BaseException as exc:  # flush() reports it: those events are not acknowledged
+            self._error = exc
+        else:
+            self.written += events
+            if self.on_write is not None:
                 self.on_write(events, time.perf_counter() - started)
-            for marker in markers:
-                marker.error = error
-                marker.done.set()
-            with self._room:
-                self._room.notify_all()
-            if self.dropped:
-                self._persist_dropped()
+        with self._room:
+            self._room.notify_all()
+        if self.dropped:
+            self._persist_dropped()
 
     def _persist_dropped(self) -> None:
         if self.dropped:
             record_dropped(self.paths, self.writer_id, {self.stream: self.dropped})
 
 
-def _peek(queue: collections.deque) -> Iterable[Any]:
-    # markers are rare and recent: look at the newest few entries only
-    n = len(queue)
-    for i in range(max(0, n - 8), n):
-        try:
-            yield queue[i]
-        except IndexError:
-            return
-
-
-_LIVE: weakref.WeakSet = weakref.WeakSet()
+# writers not closed yet, flushed and closed at interpreter exit (as logging's handlers)
+_OPEN_WRITERS: set[SpoolWriter] = set()
 
 
 @atexit.register
 def _flush_all_at_exit() -> None:
-    for logger in list(_LIVE):
+    for writer in list(_OPEN_WRITERS):
         with contextlib.suppress(Exception):  # exit must not raise
-            logger.close()
+            writer.close()
 
 
 class EventLogger:
@@ -360,7 +338,6 @@ class EventLogger:
             block_timeout=block_timeout,
         )
         self.log = self._writer.put  # the hot path: one bound method, no wrapper
-        _LIVE.add(self)
 
     def log_many(self, events: Iterable[dict[str, Any]]) -> None:
         for event in events:
@@ -391,7 +368,6 @@ class EventLogger:
 
     def close(self) -> None:
         self._writer.close()
-        _LIVE.discard(self)
 
     def __enter__(self) -> EventLogger:
         return self

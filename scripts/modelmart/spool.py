@@ -288,6 +288,11 @@ def promote(
                     shutil.rmtree(claim)
                 else:
                     _merge(total, _ingest_claim(paths, stream, claim))
+            for leftover in folder.glob("*.creating"):
+                # a writer killed between creating and naming its segment: it is empty
+                with contextlib.suppress(OSError):
+                    if time.time() - leftover.stat().st_mtime > 60:
+                        leftover.unlink()
             while ready := _ready_segments(folder):
                 chosen, size = [], 0
                 for seg in ready:
