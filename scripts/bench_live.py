@@ -116,6 +116,49 @@ def bench_logger(landing: Path, rows: int, workdir: Path) -> dict:
     }
 
 
+def bench_logger_background(landing: Path, rows: int, workdir: Path) -> dict:
+    """The same events with ``flush_size=200``: the thread writes every 200 queued events
+    (or all that queued meanwhile), the caller never waits; one ``flush()`` at the end,
+    so the time counts every event durable."""
+    events = _events(landing, rows)
+    home = workdir / "logger-bg-home"
+    shutil.rmtree(home, ignore_errors=True)
+    loggers = {s: EventLogger(s, home=home, flush_size=200) for s in ("llm_calls", "predictions")}
+    started = time.perf_counter()
+    for stream, event in events:
+        loggers[stream].log(event)
+    for logger in loggers.values():
+        logger.flush()
+    seconds = time.perf_counter() - started
+    writes = sum(lg._writer.segments.appends for lg in loggers.values())
+    for logger in loggers.values():
+        logger.close()
+    return {
+        "events": len(events),
+        "rows_per_s": len(events) / seconds,
+        "writes": writes,
+        "events_per_write": round(len(events) / max(writes, 1), 1),
+    }
+
+
+def fsync_probe(workdir: Path, n: int = 200) -> dict:
+    """What one append + fdatasync of 30 kB costs on this disk right now."""
+    path = workdir / "fsync-probe"
+    times = []
+    with open(path, "wb") as handle:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            handle.write(b"x" * 30_000)
+            handle.flush()
+            os.fdatasync(handle.fileno())
+            times.append(time.perf_counter() - t0)
+    path.unlink()
+    return {
+        "fdatasync_p50_ms": round(float(np.percentile(times, 50)) * 1000, 2),
+        "fdatasync_p99_ms": round(float(np.percentile(times, 99)) * 1000, 2),
+    }
+
+
 def bench_collector(landing: Path, workdir: Path, requests: int = 200) -> dict:
     home = workdir / "collector-home"
     shutil.rmtree(home, ignore_errors=True)
@@ -193,7 +236,7 @@ def bench_small_files(workdir: Path, batches_per_stream: int) -> dict:
             "select * exclude (_batch_seq, _loaded_at, _source_file, _source_row) "
             f"from read_parquet('{one}/landing/{stream}/*.parquet', union_by_name = true) "
             "order by _batch_seq, _source_row"
-        ).fetch_arrow_table()
+        ).to_arrow_table()
         n = frame.num_rows
         step = max(1, -(-n // batches_per_stream))
         folder = split / stream
@@ -323,6 +366,23 @@ def bench_end_to_end(home: Path, seconds: float, rate: float = 100.0) -> dict:
     }
 
 
+def bench_logger_side_by_side(landing: Path, rows: int, workdir: Path) -> dict:
+    probe_before = fsync_probe(workdir)
+    naive = naive_sqlite(landing, rows, workdir)
+    logger = bench_logger(landing, rows, workdir)
+    background = bench_logger_background(landing, rows, workdir)
+    return {
+        **{k: round(v, 3) if isinstance(v, float) else v for k, v in logger.items()},
+        "sqlite_rows_per_s": round(naive["rows_per_s"]),
+        "ratio_vs_sqlite": round(logger["rows_per_s"] / naive["rows_per_s"], 1),
+        "background_rows_per_s": round(background["rows_per_s"]),
+        "background_events_per_write": background["events_per_write"],
+        "ratio_background_vs_sqlite": round(background["rows_per_s"] / naive["rows_per_s"], 1),
+        "fsync_probe_before": probe_before,
+        "fsync_probe_after": fsync_probe(workdir),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200_000, help="LLM calls in the history")
@@ -331,12 +391,20 @@ def main() -> None:
     parser.add_argument("--live-seconds", type=float, default=120)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--only-logger",
+        action="store_true",
+        help="only the logger against SQLite (on the history's landing files in --workdir)",
+    )
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-live-"))
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict = {"machine": {"cpus": os.cpu_count()}, "history_calls": args.calls}
 
     inputs, home = workdir / "inputs", workdir / "home"
+    if args.only_logger:
+        print(json.dumps(bench_logger_side_by_side(home / "landing", args.sqlite_rows, workdir)))
+        return
     shutil.rmtree(inputs, ignore_errors=True)
     shutil.rmtree(home, ignore_errors=True)
     generate(inputs, args.calls, 90, END, seed=7)
@@ -351,13 +419,7 @@ def main() -> None:
     }
     print("file ingest", results["file_ingest"], flush=True)
 
-    naive = naive_sqlite(home / "landing", args.sqlite_rows, workdir)
-    logger = bench_logger(home / "landing", args.sqlite_rows, workdir)
-    results["logger"] = {
-        **{k: round(v, 3) if isinstance(v, float) else v for k, v in logger.items()},
-        "sqlite_rows_per_s": round(naive["rows_per_s"]),
-        "ratio_vs_sqlite": round(logger["rows_per_s"] / naive["rows_per_s"], 1),
-    }
+    results["logger"] = bench_logger_side_by_side(home / "landing", args.sqlite_rows, workdir)
     print("logger", results["logger"], flush=True)
 
     results["collector"] = {

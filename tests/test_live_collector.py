@@ -16,7 +16,6 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -28,17 +27,11 @@ from opentelemetry.trace import Status, StatusCode
 
 from modelmart.collector import Collector
 from modelmart.spool import depth, promote
+from tests.conftest import landed_rows
 
 
 def landed(home: Path, stream: str = "llm_calls") -> pd.DataFrame:
-    con = duckdb.connect()
-    try:
-        return con.execute(
-            f"select * from read_parquet('{home}/landing/{stream}/*.parquet', union_by_name = true) "
-            "order by event_id"
-        ).df()
-    finally:
-        con.close()
+    return landed_rows(home, stream, "event_id")
 
 
 def post(url: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, dict | bytes]:

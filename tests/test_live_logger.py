@@ -12,7 +12,6 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -21,6 +20,7 @@ import pytest
 from modelmart.logger import BufferFull, EventLogger
 from modelmart.spool import depth, promote
 from modelmart.status import render
+from tests.conftest import landed_rows
 
 
 def call(event_id: str, i: int = 0, **extra: object) -> dict:
@@ -38,14 +38,7 @@ def call(event_id: str, i: int = 0, **extra: object) -> dict:
 
 
 def landed(home: Path, stream: str = "llm_calls") -> pd.DataFrame:
-    con = duckdb.connect()
-    try:
-        return con.execute(
-            f"select * from read_parquet('{home}/landing/{stream}/*.parquet', union_by_name = true) "
-            "order by _batch_seq, _source_row"
-        ).df()
-    finally:
-        con.close()
+    return landed_rows(home, stream, "_batch_seq, _source_row")
 
 
 def test_log_flush_promote_keeps_every_value(tmp_path: Path) -> None:

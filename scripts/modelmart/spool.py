@@ -88,6 +88,7 @@ class Segments:
         self._path: Path | None = None
         self._opened_at = 0.0
         self._size = 0
+        self.appends = 0  # fdatasyncs done (for the benchmark)
 
     def _open(self) -> None:
         self._n += 1
@@ -111,6 +112,7 @@ class Segments:
         self._handle.flush()
         os.fdatasync(self._handle.fileno())  # data and size; what SQLite does on Linux
         self._size += len(data)
+        self.appends += 1
         if self._size >= self.rotate_bytes:
             self.seal()
 
