@@ -186,3 +186,26 @@ def test_builds_during_a_compaction_loop_equal_the_uncompacted_build(
     assert sum(len(landing_files(get_paths(home), s)) for s in STREAMS) < sum(
         len(landing_files(get_paths(small_batches), s)) for s in STREAMS
     )
+
+
+def test_a_compaction_waiting_for_a_build_does_not_hold_up_ingests(
+    small_batches: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(small_batches, home)
+    paths = get_paths(home)
+    split = small_batches.parent / "split" / "llm_calls"
+    merged: list = []
+    with reading_landing(paths):  # what a running build holds
+        worker = threading.Thread(target=lambda: merged.extend(compact(home)))
+        worker.start()
+        # the compaction has written its first merged file and waits to swap it in
+        deadline = time.monotonic() + 60
+        while not list(paths.landing.glob("*/.*.compacting")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert worker.is_alive() and not merged
+        result = ingest_file(split / "000.parquet", "llm_calls", home)  # not blocked
+        assert result.status == "ingested" and result.duplicates == result.read
+        assert worker.is_alive()
+    worker.join(timeout=60)
+    assert {r.stream for r in merged} == set(STREAMS)

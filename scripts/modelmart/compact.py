@@ -13,7 +13,8 @@ merged file, or neither. So:
 - a build holds ``locks/landing.lock`` *shared* for its whole dbt run
   (``reading_landing``); ingests list landing files under ``locks/ingest.lock``;
 - the swap — rename the merged file into place, delete the files it replaces —
-  happens only under ``ingest.lock`` and ``landing.lock`` *exclusive*, so no build
+  happens only under ``landing.lock`` *exclusive* and ``ingest.lock`` (taken in that
+  order everywhere, so waiting for a build never holds up an ingest), so no build
   and no ingest is between the two steps;
 - a journal written before the swap (``landing/<stream>/.compact-journal.json``)
   lets a crash between the two steps be finished before anyone reads: a build
@@ -153,7 +154,7 @@ def reading_landing(paths: Paths) -> Iterator[None]:
     lock = paths.locks / "landing.lock"
     while True:
         if _journals(paths):
-            with file_lock(paths.locks / "ingest.lock"), _flock(lock, fcntl.LOCK_EX):
+            with _flock(lock, fcntl.LOCK_EX), file_lock(paths.locks / "ingest.lock"):
                 _finish_journals(paths)
         with _flock(lock, fcntl.LOCK_SH):
             if _journals(paths):  # a compaction died after we looked: finish it first
@@ -246,9 +247,11 @@ def _swap(
     folder = paths.landing / stream
     lock_mode = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
     try:
+        # landing.lock first: waiting for a build must not hold ingest.lock (ingests are
+        # never blocked by builds); then ingest.lock, held only for the swap itself
         with (
-            file_lock(paths.locks / "ingest.lock", wait=wait),
             _flock(paths.locks / "landing.lock", lock_mode),
+            file_lock(paths.locks / "ingest.lock", wait=wait),
         ):
             _finish_journals(paths)
             _recover(paths)  # a crashed ingest's leftovers go before the range is claimed
