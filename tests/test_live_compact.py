@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -200,12 +201,28 @@ def test_a_compaction_waiting_for_a_build_does_not_hold_up_ingests(
         worker = threading.Thread(target=lambda: merged.extend(compact(home)))
         worker.start()
         # the compaction has written its first merged file and waits to swap it in
+        # (the kernel lists it as waiting for landing.lock)
         deadline = time.monotonic() + 60
-        while not list(paths.landing.glob("*/.*.compacting")) and time.monotonic() < deadline:
+        while not _waiting_for(paths.locks / "landing.lock") and time.monotonic() < deadline:
             time.sleep(0.01)
+        assert _waiting_for(paths.locks / "landing.lock")
         assert worker.is_alive() and not merged
-        result = ingest_file(split / "000.parquet", "llm_calls", home)  # not blocked
-        assert result.status == "ingested" and result.duplicates == result.read
+        results: list = []
+        ingest = threading.Thread(
+            target=lambda: results.append(ingest_file(split / "000.parquet", "llm_calls", home))
+        )
+        ingest.start()
+        ingest.join(timeout=60)
+        assert results, "the ingest waited for the compaction that waits for the build"
+        assert results[0].status == "ingested" and results[0].duplicates == results[0].read
         assert worker.is_alive()
     worker.join(timeout=60)
     assert {r.stream for r in merged} == set(STREAMS)
+
+
+def _waiting_for(lock: Path) -> bool:
+    """Whether some process waits for the flock on ``lock`` (Linux: /proc/locks)."""
+    inode = f":{os.stat(lock).st_ino} "
+    return any(
+        "->" in line and inode in line for line in Path("/proc/locks").read_text().splitlines()
+    )
