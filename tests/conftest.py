@@ -72,6 +72,20 @@ def run_cli(
     )
 
 
+def landed_rows(home: Path, stream: str = "llm_calls", order: str = "event_id"):
+    """Every row of a stream's landing files (a DataFrame), read with DuckDB."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        return con.execute(
+            f"select * from read_parquet('{home}/landing/{stream}/*.parquet', union_by_name = true) "
+            f"order by {order}"
+        ).df()
+    finally:
+        con.close()
+
+
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """90 demo days at low volume: every incident of the generator, built once."""

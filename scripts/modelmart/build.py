@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from modelmart.compact import reading_landing
 from modelmart.config import PROJECT_ROOT, LockBusy, Paths, UserError, file_lock, get_paths
 from modelmart.contract import STREAMS
 from modelmart.ingest import _seq_of, committed_files, ensure_layout
@@ -228,7 +229,8 @@ def build(
     ensure_layout(paths)
     started = time.monotonic()
     try:
-        with file_lock(paths.locks / "build.lock", wait=False):
+        with file_lock(paths.locks / "build.lock", wait=False), reading_landing(paths):
+            # reading_landing: no compaction swaps landing files under a running build
             return _build_locked(paths, full_refresh, force, started)
     except LockBusy as exc:
         raise UserError(

@@ -16,6 +16,10 @@ from modelmart.config import UserError, get_paths
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from modelmart.ingest import discover, ingest_file
 
+    if args.spool:
+        return _promote_spool(args)
+    if not args.paths:
+        raise UserError("give files or folders to ingest, or --spool")
     files = discover(args.paths, args.stream)
     if not files:
         raise UserError("no files found")
@@ -47,6 +51,24 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         f"in {seconds:.1f}s ({rate:,.0f} rows/s)"
     )
     return 1 if rejected else 0
+
+
+def _promote_spool(args: argparse.Namespace) -> int:
+    from modelmart.compact import auto_compact
+    from modelmart.spool import promote
+
+    started = time.monotonic()
+    results = promote(args.home)
+    auto_compact(args.home)
+    for r in results:
+        for batch in r.results:
+            print(batch.summary())
+    events = sum(r.events for r in results)
+    print(
+        f"spool: promoted {events} events from {sum(r.segments for r in results)} segments "
+        f"in {time.monotonic() - started:.1f}s"
+    )
+    return 1 if any(b.status == "rejected" for r in results for b in r.results) else 0
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -205,6 +227,46 @@ def _demo_summary(warehouse: Path) -> str:
     return "\n".join(lines)
 
 
+def _cmd_collect(args: argparse.Namespace) -> int:
+    from modelmart.collector import Collector
+
+    Collector(
+        args.home,
+        host=args.host,
+        port=args.port,
+        max_bytes=args.max_bytes,
+        max_events=args.max_events,
+        promote_seconds=args.promote_seconds,
+    ).run_until_signal()
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from modelmart.runloop import RunLoop
+
+    with contextlib.suppress(OSError, ValueError):
+        os.nice(int(os.environ.get("MODELMART_BUILD_NICE", "10")))
+    RunLoop(
+        args.home,
+        watch=args.watch,
+        interval=args.interval,
+        settle_seconds=args.settle_seconds,
+        on_publish=args.on_publish,
+    ).run_until_signal(once=args.once)
+    return 0
+
+
+def _cmd_compact(args: argparse.Namespace) -> int:
+    from modelmart.compact import compact
+
+    results = compact(args.home, threshold=args.threshold)
+    for r in results:
+        print(r.summary())
+    if not results:
+        print("compact: nothing to merge")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="modelmart",
@@ -220,7 +282,12 @@ def parser() -> argparse.ArgumentParser:
         "holding stream folders, is ingested whole. Prints read = stored + duplicate + "
         "quarantined per file; exit code 1 if any file was rejected.",
     )
-    ing.add_argument("paths", nargs="+", help="files or folders")
+    ing.add_argument("paths", nargs="*", help="files or folders")
+    ing.add_argument(
+        "--spool",
+        action="store_true",
+        help="promote what the live loggers and the collector spooled into landing batches",
+    )
     ing.add_argument(
         "--stream",
         choices=["predictions", "labels", "llm_calls", "business_events"],
@@ -311,6 +378,69 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--send", action="store_true", help="deliver to the digest routes")
     rep.add_argument("--now", help="the clock, ISO 8601 UTC (default: now, or $MODELMART_NOW)")
     rep.set_defaults(func=_cmd_report)
+    col = sub.add_parser(
+        "collect",
+        help="HTTP collector: POST /v1/events/<stream> and OTLP /v1/traces into the spool",
+        description="Receive events (JSON array or NDJSON, gzip accepted) and OpenTelemetry "
+        "GenAI spans (OTLP/HTTP JSON or protobuf), make them durable in the spool, promote "
+        "them into landing batches. Bearer token from $MODELMART_COLLECTOR_TOKEN if set. "
+        "SIGTERM stops it cleanly.",
+    )
+    col.add_argument("--host", default="127.0.0.1")
+    col.add_argument("--port", type=int, default=4318, help="0 picks a free port (printed)")
+    col.add_argument("--max-bytes", type=int, default=16 << 20, help="request body limit")
+    col.add_argument("--max-events", type=int, default=100_000, help="events per request")
+    col.add_argument(
+        "--promote-seconds",
+        type=float,
+        default=5.0,
+        help="promote the spool this often (0: leave it to `modelmart run`)",
+    )
+    col.set_defaults(func=_cmd_collect)
+
+    rn = sub.add_parser(
+        "run",
+        help="loop: promote the spool, ingest watched folders, compact, build, publish, hooks",
+        description="One long-running loop for one machine; one log line per cycle. A failed "
+        "build keeps the last good snapshot and is retried next cycle. SIGTERM stops it "
+        "after the cycle in progress. --once runs one cycle (for cron).",
+    )
+    rn.add_argument(
+        "--watch",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="folder to ingest new files from (repeatable; stream folders inside)",
+    )
+    rn.add_argument("--interval", type=float, default=10.0, help="seconds between cycle starts")
+    rn.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=2.0,
+        help="a watched file is taken once unchanged this long",
+    )
+    rn.add_argument(
+        "--on-publish",
+        metavar="CMD",
+        help="command run after each publish (MODELMART_HOME and "
+        "MODELMART_PUBLISHED_BATCH_SEQ in its environment)",
+    )
+    rn.add_argument("--once", action="store_true", help="run one cycle and exit")
+    rn.set_defaults(func=_cmd_run)
+
+    cp = sub.add_parser(
+        "compact",
+        help="merge small landing files into big ones (rows and batch numbers kept)",
+        description="Merge runs of small committed landing files; builds never see a "
+        "half-done merge (see README, Live logging). Waits for a running build to end.",
+    )
+    cp.add_argument(
+        "--threshold",
+        type=int,
+        default=1,
+        help="only streams with more small files than this (default 1)",
+    )
+    cp.set_defaults(func=_cmd_compact)
 
     srv = sub.add_parser(
         "serve",

@@ -8,6 +8,7 @@ project root)::
     manifests/<stream>/<seq>-<stream>.json      per-file counts (read = stored + dup + quarantined)
     build/warehouse.duckdb                      dbt's working database (one writer: the builder)
     warehouse.duckdb                            the published snapshot, replaced atomically
+    spool/<stream>/                             live events waiting for promotion (modelmart.spool)
     logs/                                       dbt and command logs
     locks/                                      advisory file locks
 """

@@ -34,8 +34,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from modelmart.compact import is_landed, landed_spans, landing_files
 from modelmart.config import Paths, UserError, file_lock, get_paths
 from modelmart.contract import CONTRACT, STREAMS, Column, Stream
+
+# the live logger (spool + background writer) lives in its own module; kept importable here
+from modelmart.logger import EventLogger  # noqa: F401
 
 FORMATS = {
     ".csv": "csv",
@@ -133,7 +137,8 @@ def ensure_layout(paths: Paths) -> None:
 
 def committed_files(paths: Paths, stream: str) -> list[Path]:
     """Landing files of ``stream`` that are committed (renamed into place)."""
-    return sorted((paths.landing / stream).glob("*.parquet"))
+    # one listing for every reader, aware of merged files (modelmart.compact)
+    return landing_files(paths, stream)
 
 
 def _seq_of(path: Path) -> int | None:
@@ -147,16 +152,19 @@ def _recover(paths: Paths) -> None:
         for tmp in root.glob("*/*.tmp"):
             tmp.unlink(missing_ok=True)
     for stream in STREAMS:
+        spans = landed_spans(paths, stream)
         for manifest in (paths.manifests / stream).glob("*.json"):
             info = json.loads(manifest.read_text())
             landing = paths.landing / stream / manifest.with_suffix(".parquet").name
-            if info.get("status") == "ingested" and not landing.exists():
+            seq = _seq_of(manifest)
+            # a compacted batch's rows are in a merged file (modelmart.compact)
+            if info.get("status") == "ingested" and not is_landed(paths, stream, seq or 0, spans):
                 (paths.quarantine / stream / landing.name).unlink(missing_ok=True)
                 manifest.unlink()
         # a crash between the quarantine and the manifest rename leaves a quarantine
         # file whose batch never landed: its rows belong to a file that is not in
         for quarantine in (paths.quarantine / stream).glob("*.parquet"):
-            if not (paths.landing / stream / quarantine.name).exists():
+            if not is_landed(paths, stream, _seq_of(quarantine) or 0, spans):
                 quarantine.unlink()
 
 
@@ -1235,53 +1243,6 @@ def ingest_records(
             return _land(con, paths, CONTRACT[stream], source, [])
         finally:
             con.close()
-
-
-class EventLogger:
-    """Buffer events from a service and land them in batches.
-
-    >>> with EventLogger("llm_calls", batch_size=5000) as log:
-    ...     log.log({...})
-    """
-
-    def __init__(
-        self,
-        stream: str,
-        *,
-        batch_size: int = 10_000,
-        home: str | os.PathLike[str] | None = None,
-        source: str = "api",
-    ) -> None:
-        if stream not in CONTRACT:
-            raise UserError(f"unknown stream {stream!r} (expected one of {', '.join(STREAMS)})")
-        self.stream, self.batch_size, self.home, self.source = stream, batch_size, home, source
-        self._buffer: list[dict[str, Any]] = []
-        self.results: list[FileResult] = []
-
-    def log(self, event: dict[str, Any]) -> None:
-        self._buffer.append(event)
-        if len(self._buffer) >= self.batch_size:
-            self.flush()
-
-    def log_many(self, events: Iterable[dict[str, Any]]) -> None:
-        for event in events:
-            self.log(event)
-
-    def flush(self) -> FileResult | None:
-        if not self._buffer:
-            return None
-        batch, self._buffer = self._buffer, []
-        result = ingest_records(
-            self.stream, batch, self.home, source=f"{self.source}:{self.stream}"
-        )
-        self.results.append(result)
-        return result
-
-    def __enter__(self) -> EventLogger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.flush()
 
 
 def discover(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from modelmart.build import MARTS, latest_committed_seq, read_state
+from modelmart.compact import is_landed, landed_spans
 from modelmart.config import Paths, get_paths
 from modelmart.contract import STREAMS
 
@@ -43,9 +44,10 @@ def manifests(paths: Paths) -> list[dict]:
     """Committed batches (ingested with their landing file, or rejected), oldest first."""
     rows = []
     for stream in STREAMS:
+        spans = landed_spans(paths, stream)
         for f in sorted((paths.manifests / stream).glob("*.json")):
             info = json.loads(f.read_text())
-            landed = (paths.landing / stream / f.with_suffix(".parquet").name).exists()
+            landed = is_landed(paths, stream, info.get("batch_seq") or 0, spans)
             if info.get("status") == "rejected" or landed:
                 rows.append(info)
     return sorted(rows, key=lambda r: r.get("batch_seq") or 0)
@@ -114,6 +116,7 @@ def render(home: str | os.PathLike[str] | None = None) -> str:
         if s.reasons:
             top = ", ".join(f"{k} {v}" for k, v in sorted(s.reasons.items(), key=lambda kv: -kv[1]))
             lines.append(f"  {'':<16}quarantine reasons: {top}")
+    lines += _spool_lines(paths)
     state = read_state(paths)
     latest = latest_committed_seq(paths) if paths.landing.exists() else 0
     lines += ["", "Published warehouse:"]
@@ -181,3 +184,22 @@ def _age(delta: dt.timedelta) -> str:
     if seconds < 172800:
         return f"{seconds // 3600}h"
     return f"{seconds // 86400}d"
+
+
+def _spool_lines(paths: Paths) -> list[str]:
+    """Live logging: what waits in the spool, and what loggers dropped under back-pressure."""
+    from modelmart.spool import depth, dropped_counts
+
+    waiting = {s: d for s, d in depth(paths).items() if d.segments}
+    dropped = dropped_counts(paths)
+    if not waiting and not dropped:
+        return []
+    lines = ["", "Spool (live loggers and collector, waiting for promotion):"]
+    for stream in STREAMS:
+        d = waiting.get(stream)
+        if d or dropped.get(stream):
+            lines.append(
+                f"  {stream:<16} segments {d.segments if d else 0:>5}  bytes {d.bytes if d else 0:>10}"
+                f"  dropped (back-pressure) {dropped.get(stream, 0)}"
+            )
+    return lines

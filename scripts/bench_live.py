@@ -1,0 +1,446 @@
+"""Benchmark of live logging, in one run on this machine, side by side:
+
+1. logger: ``EventLogger.log()`` per event and ``flush()`` every 200 events (durable:
+   fsynced into the spool) against the naive SQLite path of scripts/bench.py
+   (``executemany``, a new connection and commit per 200-row batch, features
+   JSON-encoded), on the same rows; ``log()`` and ``flush()`` latency percentiles;
+   then the promotion of that spool into one validated landing batch;
+2. collector: events/s on loopback with 1,000-event NDJSON requests from 4 client
+   threads (keep-alive), request latency p50/p99;
+3. file ingest (``modelmart ingest`` of the history's files) against a bare DuckDB
+   copy of the same files to Parquet with no validation;
+4. small files: the same rows landed as many small batches (one per simulated
+   promotion), full build before and after ``modelmart compact``, against a full
+   build of the rows landed as one batch per input file;
+5. end to end: ``modelmart run`` going on the history while a service logs
+   100 events/s; time from ``log()`` to the event being counted in the published
+   ``fct_llm_usage_daily`` (polled every 0.5 s).
+
+Usage: .venv/bin/python scripts/bench_live.py [--calls 200000] [--live-seconds 120] [--out f.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import CLI, END, PY, bare_copy, generate, naive_sqlite, rows_read, run_measured
+
+from modelmart.logger import EventLogger
+from modelmart.spool import promote
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "MODELMART_HOME": str(home), "MODELMART_QUIET_DBT": "1"}
+
+
+def _events(landing: Path, rows: int) -> list[tuple[str, dict]]:
+    """The rows naive_sqlite logs (calls, then calls/7 predictions), as a service holds them."""
+    con = duckdb.connect()
+    calls = con.execute(
+        "select * exclude (_batch_seq, _loaded_at, _source_file, _source_row) "
+        f"from read_parquet('{landing}/llm_calls/*.parquet') limit {rows}"
+    ).df()
+    preds = con.execute(
+        "select * exclude (_batch_seq, _loaded_at, _source_file, _source_row) "
+        f"from read_parquet('{landing}/predictions/*.parquet') limit {rows // 7}"
+    ).df()
+    con.close()
+    out = []
+    for stream, frame in (("llm_calls", calls), ("predictions", preds)):
+        for rec in frame.to_dict("records"):
+            rec = {k: v for k, v in rec.items() if v is not None and v == v}
+            for k in ("created_at", "predicted_at"):
+                if k in rec:
+                    rec[k] = rec[k].isoformat()
+            if "features" in rec:
+                rec["features"] = json.loads(rec["features"])
+            out.append((stream, rec))
+    return out
+
+
+def bench_logger(landing: Path, rows: int, workdir: Path) -> dict:
+    events = _events(landing, rows)
+    home = workdir / "logger-home"
+    shutil.rmtree(home, ignore_errors=True)
+    loggers = {s: EventLogger(s, home=home) for s in ("llm_calls", "predictions")}
+    log_ns = np.empty(len(events), dtype=np.int64)
+    flushes: list[float] = []
+    clock = time.perf_counter_ns
+    started = time.perf_counter()
+    for start in range(0, len(events), 200):
+        chunk = events[start : start + 200]
+        logger = loggers[chunk[0][0]]
+        for i, (stream, event) in enumerate(chunk, start):
+            if loggers[stream] is not logger:  # the batch crosses streams: flush the first
+                logger.flush()
+                logger = loggers[stream]
+            t0 = clock()
+            logger.log(event)
+            log_ns[i] = clock() - t0
+        t0 = time.perf_counter()
+        logger.flush()
+        flushes.append(time.perf_counter() - t0)
+    seconds = time.perf_counter() - started
+    for logger in loggers.values():
+        logger.close()
+    t0 = time.perf_counter()
+    promoted = promote(home)
+    promote_s = time.perf_counter() - t0
+    stored = sum(r.stored for r in promoted)
+    return {
+        "events": len(events),
+        "seconds": round(seconds, 2),
+        "rows_per_s": len(events) / seconds,
+        "log_p50_us": float(np.percentile(log_ns, 50) / 1000),
+        "log_p99_us": float(np.percentile(log_ns, 99) / 1000),
+        "flush_p50_ms": float(np.percentile(flushes, 50) * 1000),
+        "flush_p99_ms": float(np.percentile(flushes, 99) * 1000),
+        "promote_seconds": round(promote_s, 2),
+        "promoted_stored": stored,
+    }
+
+
+def bench_logger_background(landing: Path, rows: int, workdir: Path) -> dict:
+    """The same events with ``flush_size=200``: the thread writes every 200 queued events
+    (or all that queued meanwhile), the caller never waits; one ``flush()`` at the end,
+    so the time counts every event durable."""
+    events = _events(landing, rows)
+    home = workdir / "logger-bg-home"
+    shutil.rmtree(home, ignore_errors=True)
+    loggers = {s: EventLogger(s, home=home, flush_size=200) for s in ("llm_calls", "predictions")}
+    started = time.perf_counter()
+    for stream, event in events:
+        loggers[stream].log(event)
+    for logger in loggers.values():
+        logger.flush()
+    seconds = time.perf_counter() - started
+    writes = sum(lg._writer.segments.appends for lg in loggers.values())
+    for logger in loggers.values():
+        logger.close()
+    return {
+        "events": len(events),
+        "rows_per_s": len(events) / seconds,
+        "writes": writes,
+        "events_per_write": round(len(events) / max(writes, 1), 1),
+    }
+
+
+def fsync_probe(workdir: Path, n: int = 200) -> dict:
+    """What one append + fdatasync of 30 kB costs on this disk right now."""
+    path = workdir / "fsync-probe"
+    times = []
+    with open(path, "wb") as handle:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            handle.write(b"x" * 30_000)
+            handle.flush()
+            os.fdatasync(handle.fileno())
+            times.append(time.perf_counter() - t0)
+    path.unlink()
+    return {
+        "fdatasync_p50_ms": round(float(np.percentile(times, 50)) * 1000, 2),
+        "fdatasync_p99_ms": round(float(np.percentile(times, 99)) * 1000, 2),
+    }
+
+
+def bench_collector(landing: Path, workdir: Path, requests: int = 200) -> dict:
+    home = workdir / "collector-home"
+    shutil.rmtree(home, ignore_errors=True)
+    con = duckdb.connect()
+    frame = con.execute(
+        "select * exclude (_batch_seq, _loaded_at, _source_file, _source_row) "
+        f"from read_parquet('{landing}/llm_calls/*.parquet') limit {requests * 1000}"
+    ).df()
+    con.close()
+    frame["created_at"] = frame["created_at"].map(lambda t: t.isoformat())
+    lines = [json.dumps({k: v for k, v in r.items() if v == v}) for r in frame.to_dict("records")]
+    bodies = ["\n".join(lines[i : i + 1000]).encode() for i in range(0, len(lines), 1000)]
+    proc = subprocess.Popen(
+        [*CLI, "--home", str(home), "collect", "--port", "0", "--promote-seconds", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    port = int(proc.stdout.readline().split(":")[2].split("/")[0])
+    latencies: list[float] = []
+    lock = threading.Lock()
+    queue = list(range(len(bodies)))
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                if not queue:
+                    break
+                i = queue.pop()
+            t0 = time.perf_counter()
+            conn.request("POST", "/v1/events/llm_calls", bodies[i])
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 202, response.status
+            with lock:
+                latencies.append(time.perf_counter() - t0)
+        conn.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    proc.terminate()
+    proc.wait()
+    return {
+        "requests": len(bodies),
+        "events": len(lines),
+        "events_per_s": len(lines) / seconds,
+        "request_p50_ms": float(np.percentile(latencies, 50) * 1000),
+        "request_p99_ms": float(np.percentile(latencies, 99) * 1000),
+    }
+
+
+def bench_small_files(workdir: Path, batches_per_stream: int) -> dict:
+    """Small batches vs one batch per file: full builds before/after compaction."""
+    inputs = workdir / "small-inputs"
+    shutil.rmtree(inputs, ignore_errors=True)
+    generate(inputs, 90_000, 30, END, seed=3)  # ~1,000 calls a day for 30 days
+    one = workdir / "one-file-home"
+    small = workdir / "small-home"
+    for h in (one, small):
+        shutil.rmtree(h, ignore_errors=True)
+    run_measured([*CLI, "--home", str(one), "ingest", str(inputs)])
+    # the same landed rows cut into many batches, the streams interleaved as
+    # promotions of a live spool would land them
+    split = workdir / "small-split"
+    shutil.rmtree(split, ignore_errors=True)
+    con = duckdb.connect()
+    pieces: list[list[Path]] = []
+    for stream in ("predictions", "labels", "llm_calls", "business_events"):
+        frame = con.execute(
+            "select * exclude (_batch_seq, _loaded_at, _source_file, _source_row) "
+            f"from read_parquet('{one}/landing/{stream}/*.parquet', union_by_name = true) "
+            "order by _batch_seq, _source_row"
+        ).to_arrow_table()
+        n = frame.num_rows
+        step = max(1, -(-n // batches_per_stream))
+        folder = split / stream
+        folder.mkdir(parents=True)
+        files = []
+        for k, offset in enumerate(range(0, n, step)):
+            path = folder / f"{k:05d}.parquet"
+            pq.write_table(frame.slice(offset, step), path)
+            files.append(path)
+        pieces.append(files)
+    con.close()
+    order = [files[k] for k in range(max(map(len, pieces))) for files in pieces if k < len(files)]
+    code = (
+        "import sys, pathlib; from modelmart.ingest import ingest_file\n"
+        "for p in sys.argv[2:]:\n"
+        "    ingest_file(pathlib.Path(p), pathlib.Path(p).parent.name, sys.argv[1])\n"
+    )
+    t_ingest, _, _ = run_measured([PY, "-c", code, str(small), *map(str, order)])
+    n_files = sum(
+        len(list((small / "landing" / s).glob("*.parquet")))
+        for s in ("predictions", "labels", "llm_calls", "business_events")
+    )
+    t_one, _, _ = run_measured([*CLI, "--home", str(one), "build", "--quiet"], _env(one))
+    t_small, _, _ = run_measured([*CLI, "--home", str(small), "build", "--quiet"], _env(small))
+    t_compact, _, _ = run_measured([*CLI, "--home", str(small), "compact"], _env(small))
+    n_after = sum(
+        len(list((small / "landing" / s).glob("*.parquet")))
+        for s in ("predictions", "labels", "llm_calls", "business_events")
+    )
+    t_after, _, _ = run_measured(
+        [*CLI, "--home", str(small), "build", "--quiet", "--full-refresh"], _env(small)
+    )
+    return {
+        "small_batches": len(order),
+        "landing_files_before": n_files,
+        "landing_files_after": n_after,
+        "ingest_small_seconds": round(t_ingest, 1),
+        "build_one_file_s": round(t_one, 1),
+        "build_small_files_s": round(t_small, 1),
+        "compact_s": round(t_compact, 1),
+        "build_after_compact_s": round(t_after, 1),
+        "ratio_small_vs_one": round(t_small / t_one, 2),
+        "ratio_compacted_vs_one": round(t_after / t_one, 2),
+    }
+
+
+def bench_end_to_end(home: Path, seconds: float, rate: float = 100.0) -> dict:
+    """`modelmart run` going; a service logs `rate` events/s dated a day of their own."""
+    live_day = END + dt.timedelta(days=1)
+    run = subprocess.Popen(
+        [*CLI, "--home", str(home), "run", "--interval", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**_env(home), "MODELMART_BUILD_NICE": "0"},
+    )
+    cycle_lines: list[str] = []
+    threading.Thread(target=lambda: cycle_lines.extend(run.stdout), daemon=True).start()
+    logged_at: list[float] = []
+    stop = threading.Event()
+
+    def service() -> None:
+        with EventLogger("llm_calls", home=home) as log:
+            t0 = time.monotonic()
+            i = 0
+            while time.monotonic() - t0 < seconds:
+                target = t0 + i / rate
+                if (wait := target - time.monotonic()) > 0:
+                    time.sleep(wait)
+                log.log(
+                    {
+                        "event_id": f"live-{i}",
+                        "session_id": f"live-s{i % 50}",
+                        "provider": "openai",
+                        "model": "gpt-4o-mini",
+                        "created_at": f"{live_day.isoformat()}T12:00:00",
+                        "response_time_ms": 100.0,
+                        "tokens_input": 10,
+                        "tokens_output": 5,
+                    }
+                )
+                logged_at.append(time.monotonic())
+                i += 1
+        stop.set()
+
+    producer = threading.Thread(target=service)
+    producer.start()
+    visible: list[tuple[float, int]] = []
+    warehouse = home / "warehouse.duckdb"
+    deadline = time.monotonic() + seconds + 600
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            con = duckdb.connect(str(warehouse), read_only=True)
+            n = con.execute(
+                "select coalesce(sum(calls), 0) from marts.fct_llm_usage_daily "
+                "where usage_date = ?",
+                [live_day],
+            ).fetchall()[0][0]
+            con.close()
+        except duckdb.Error:
+            continue
+        visible.append((time.monotonic(), int(n)))
+        if stop.is_set() and n >= len(logged_at):
+            break
+    producer.join()
+    run.terminate()
+    run.wait(timeout=300)
+    # events are promoted in the order logged: the k-th event is visible once k are
+    latencies = []
+    j = 0
+    for k, t in enumerate(logged_at):
+        while j < len(visible) and visible[j][1] < k + 1:
+            j += 1
+        if j == len(visible):
+            break
+        latencies.append(visible[j][0] - t)
+    cycles = [line for line in cycle_lines if line.startswith("cycle ")]
+    return {
+        "events": len(logged_at),
+        "visible": visible[-1][1] if visible else 0,
+        "latency_p50_s": float(np.percentile(latencies, 50)) if latencies else None,
+        "latency_p95_s": float(np.percentile(latencies, 95)) if latencies else None,
+        "latency_max_s": float(max(latencies)) if latencies else None,
+        "cycles": len(cycles),
+        "sample_cycle": cycles[len(cycles) // 2].strip() if cycles else None,
+    }
+
+
+def bench_logger_side_by_side(landing: Path, rows: int, workdir: Path) -> dict:
+    probe_before = fsync_probe(workdir)
+    naive = naive_sqlite(landing, rows, workdir)
+    logger = bench_logger(landing, rows, workdir)
+    background = bench_logger_background(landing, rows, workdir)
+    return {
+        **{k: round(v, 3) if isinstance(v, float) else v for k, v in logger.items()},
+        "sqlite_rows_per_s": round(naive["rows_per_s"]),
+        "ratio_vs_sqlite": round(logger["rows_per_s"] / naive["rows_per_s"], 1),
+        "background_rows_per_s": round(background["rows_per_s"]),
+        "background_events_per_write": background["events_per_write"],
+        "ratio_background_vs_sqlite": round(background["rows_per_s"] / naive["rows_per_s"], 1),
+        "fsync_probe_before": probe_before,
+        "fsync_probe_after": fsync_probe(workdir),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200_000, help="LLM calls in the history")
+    parser.add_argument("--sqlite-rows", type=int, default=100_000)
+    parser.add_argument("--small-batches", type=int, default=150, help="per stream")
+    parser.add_argument("--live-seconds", type=float, default=120)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--only-logger",
+        action="store_true",
+        help="only the logger against SQLite (on the history's landing files in --workdir)",
+    )
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-live-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    results: dict = {"machine": {"cpus": os.cpu_count()}, "history_calls": args.calls}
+
+    inputs, home = workdir / "inputs", workdir / "home"
+    if args.only_logger:
+        print(json.dumps(bench_logger_side_by_side(home / "landing", args.sqlite_rows, workdir)))
+        return
+    shutil.rmtree(inputs, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
+    generate(inputs, args.calls, 90, END, seed=7)
+    t_ingest, _, out = run_measured([*CLI, "--home", str(home), "ingest", str(inputs)])
+    rows = rows_read(out)
+    t_copy, copy_rows = bare_copy(inputs, workdir)
+    results["file_ingest"] = {
+        "rows": rows,
+        "ingest_rows_per_s": round(rows / t_ingest),
+        "bare_copy_rows_per_s": round(copy_rows / t_copy),
+        "ratio_ingest_vs_bare_copy": round((rows / t_ingest) / (copy_rows / t_copy), 2),
+    }
+    print("file ingest", results["file_ingest"], flush=True)
+
+    results["logger"] = bench_logger_side_by_side(home / "landing", args.sqlite_rows, workdir)
+    print("logger", results["logger"], flush=True)
+
+    results["collector"] = {
+        k: round(v, 2) if isinstance(v, float) else v
+        for k, v in bench_collector(home / "landing", workdir).items()
+    }
+    print("collector", results["collector"], flush=True)
+
+    results["small_files"] = bench_small_files(workdir, args.small_batches)
+    print("small files", results["small_files"], flush=True)
+
+    t_build, _, _ = run_measured([*CLI, "--home", str(home), "build", "--quiet"], _env(home))
+    results["history_full_build_s"] = round(t_build, 1)
+    results["end_to_end"] = bench_end_to_end(home, args.live_seconds)
+    print("end to end", results["end_to_end"], flush=True)
+
+    text = json.dumps(results, indent=1, default=str)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+"""The durable spool: where live events wait, already safe on disk, for promotion.
+
+Layout under ``$MODELMART_HOME/spool/<stream>/``::
+
+    <writer>-<n>.open     the segment a live writer appends to (it holds a lock on it)
+    <writer>-<n>.seg      a sealed segment, ready for promotion
+    promoting/<token>/    segments claimed by one promotion (see ``promote``)
+    ../dropped/<writer>.json   events a writer dropped under back-pressure, per stream
+
+A segment is JSON Lines, append-only. A writer appends a whole chunk of lines
+and fsyncs it before it acknowledges (``flush()`` returns, the collector answers
+202). A writer killed mid-write can leave a last line without its newline: that
+line was never acknowledged and promotion leaves it out. A ``.open`` segment
+whose lock nobody holds belongs to a dead writer and is promoted like a sealed one.
+
+Promotion moves sealed segments into ``promoting/<token>/``, joins their lines
+into one JSON Lines file, and ingests it as one batch through the normal
+validation (``ingest_file``): each landing file is big, whatever the flush size.
+The batch's manifest names the token, so a promotion that dies at any point is
+finished by the next one: a claimed token whose batch landed is deleted, one
+whose batch did not land is ingested again. Every acknowledged event is stored
+exactly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modelmart.config import Paths, file_lock, get_paths
+from modelmart.contract import STREAMS
+
+PROMOTE_MAX_BYTES = 256 << 20  # one batch at most this big (bytes of JSON Lines)
+
+
+def _as_paths(where: Paths | str | os.PathLike[str] | None) -> Paths:
+    return where if isinstance(where, Paths) else get_paths(where)
+
+
+def spool_dir(paths: Paths) -> Path:
+    return paths.home / "spool"
+
+
+def stream_dir(paths: Paths, stream: str) -> Path:
+    return spool_dir(paths) / stream
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Segments:
+    """Append-only segments of one stream written by one writer (not thread-safe:
+    one thread, the writer's, calls it).
+
+    ``append`` writes the bytes and fsyncs: when it returns they are durable.
+    A segment is sealed (renamed ``.open`` → ``.seg``) when it is older than
+    ``rotate_seconds`` or bigger than ``rotate_bytes``, so promotion can take it.
+    """
+
+    def __init__(
+        self,
+        paths: Paths,
+        stream: str,
+        *,
+        writer_id: str | None = None,
+        rotate_seconds: float = 2.0,
+        rotate_bytes: int = 64 << 20,
+    ) -> None:
+        self.paths, self.stream = paths, stream
+        self.writer_id = writer_id or new_writer_id()
+        self.rotate_seconds, self.rotate_bytes = rotate_seconds, rotate_bytes
+        self.folder = stream_dir(paths, stream)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._n = 0
+        self._handle = None
+        self._path: Path | None = None
+        self._opened_at = 0.0
+        self._size = 0
+        self.appends = 0  # fdatasyncs done (for the benchmark)
+
+    def _open(self) -> None:
+        self._n += 1
+        self._path = self.folder / f"{self.writer_id}-{self._n:06d}.open"
+        # created under another name and locked before it is visible as .open: the
+        # lock tells promotion that a live writer still appends to this file
+        creating = self._path.with_suffix(".creating")
+        handle = open(creating, "ab")  # noqa: SIM115 - kept open until sealed
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.replace(creating, self._path)
+        _fsync_dir(self.folder)
+        self._handle, self._opened_at, self._size = handle, time.monotonic(), 0
+
+    def append(self, data: bytes) -> None:
+        if not data:
+            return
+        if self._handle is None:
+            self._open()
+        assert self._handle is not None
+        self._handle.write(data)
+        self._handle.flush()
+        os.fdatasync(self._handle.fileno())  # data and size; what SQLite does on Linux
+        self._size += len(data)
+        self.appends += 1
+        if self._size >= self.rotate_bytes:
+            self.seal()
+
+    def maybe_seal(self) -> None:
+        if self._handle is not None and time.monotonic() - self._opened_at >= self.rotate_seconds:
+            self.seal()
+
+    def seal(self) -> None:
+        if self._handle is None or self._path is None:
+            return
+        sealed = self._path.with_suffix(".seg")
+        os.replace(self._path, sealed)
+        _fsync_dir(self.folder)
+        self._handle.close()  # after the rename: promotion never sees it unlocked as .open
+        self._handle, self._path = None, None
+
+    def close(self) -> None:
+        self.seal()
+
+
+def new_writer_id() -> str:
+    # sortable by time first, so promotion keeps the writers' order roughly
+    return f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def record_dropped(paths: Paths, writer_id: str, dropped: dict[str, int]) -> None:
+    """Persist a writer's dropped-event counts (for ``modelmart status``)."""
+    folder = spool_dir(paths) / "dropped"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{writer_id}.json"
+    tmp = target.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(dropped))
+    os.replace(tmp, target)
+
+
+def dropped_counts(where: Paths | str | os.PathLike[str] | None) -> dict[str, int]:
+    paths = _as_paths(where)
+    totals: dict[str, int] = {}
+    for f in (spool_dir(paths) / "dropped").glob("*.json"):
+        with contextlib.suppress(OSError, ValueError):
+            for stream, n in json.loads(f.read_text()).items():
+                totals[stream] = totals.get(stream, 0) + int(n)
+    return totals
+
+
+def _ready_segments(folder: Path) -> list[Path]:
+    """Sealed segments, and open ones whose writer is dead (nobody holds their lock)."""
+    ready = []
+    for path in sorted(folder.glob("*.seg")) + sorted(folder.glob("*.open")):
+        if path.suffix == ".open":
+            try:
+                with open(path, "rb") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer's current segment
+            except FileNotFoundError:
+                continue  # sealed meanwhile: the next promotion takes it
+        ready.append(path)
+    return sorted(ready, key=lambda p: p.stem)
+
+
+@dataclass
+class SpoolDepth:
+    segments: int = 0
+    bytes: int = 0
+
+
+def depth(where: Paths | str | os.PathLike[str] | None) -> dict[str, SpoolDepth]:
+    """What waits in the spool per stream (sealed or open segments and claimed ones)."""
+    paths = _as_paths(where)
+    out = {}
+    for stream in STREAMS:
+        d = SpoolDepth()
+        folder = stream_dir(paths, stream)
+        for pattern in ("*.seg", "*.open", "promoting/*/*"):
+            for p in folder.glob(pattern):
+                with contextlib.suppress(FileNotFoundError):
+                    d.bytes += p.stat().st_size
+                    d.segments += 1
+        out[stream] = d
+    return out
+
+
+@dataclass
+class PromoteResult:
+    stream: str
+    segments: int = 0
+    events: int = 0
+    results: list = field(default_factory=list)  # FileResult per landed batch
+
+    @property
+    def stored(self) -> int:
+        return sum(r.stored for r in self.results)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(r.quarantined for r in self.results)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(r.duplicates for r in self.results)
+
+
+def _complete_lines(path: Path) -> bytes:
+    """The segment's events, one JSON object per line.
+
+    Only complete lines count (a torn last line was never acknowledged). A line
+    that is a JSON array holds many events of one logger write; it is written out
+    one event per line, so the batch's row numbers count events.
+    """
+    data = path.read_bytes()
+    end = data.rfind(b"\n")
+    data = data[: end + 1] if end >= 0 else b""
+    if b"\n[" not in data and not data.startswith(b"["):
+        return data
+    out = []
+    for line in data.splitlines(keepends=True):
+        if line.startswith(b"["):
+            out.extend(
+                json.dumps(e, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+                for e in json.loads(line)
+            )
+        else:
+            out.append(line)
+    return b"".join(out)
+
+
+def _landed_token(paths: Paths, stream: str, token: str) -> bool:
+    """Whether a batch whose source names ``token`` is committed (landed or rejected)."""
+    from modelmart.status import manifests
+
+    return any(
+        m.get("stream") == stream and token in (m.get("source") or "") for m in manifests(paths)
+    )
+
+
+def _ingest_claim(paths: Paths, stream: str, claim: Path) -> PromoteResult:
+    from modelmart.ingest import ingest_file
+
+    segments = sorted(p for p in claim.iterdir() if p.suffix in {".seg", ".open"})
+    joined = claim / f"{claim.name}.jsonl"
+    events = 0
+    tmp = joined.with_suffix(".tmp")
+    with open(tmp, "wb") as out:
+        for seg in segments:
+            data = _complete_lines(seg)
+            events += data.count(b"\n")
+            out.write(data)
+    os.replace(tmp, joined)
+    result = PromoteResult(stream, len(segments), events)
+    if events:
+        result.results.append(ingest_file(joined, stream, paths.home))
+    shutil.rmtree(claim)
+    return result
+
+
+def promote(
+    home: str | os.PathLike[str] | None = None,
+    streams: tuple[str, ...] = STREAMS,
+    *,
+    max_bytes: int = PROMOTE_MAX_BYTES,
+) -> list[PromoteResult]:
+    """Ingest what the spool holds, one large batch per stream (or a few, over ``max_bytes``)."""
+    paths = get_paths(home)
+    out: list[PromoteResult] = []
+    with file_lock(paths.locks / "spool.lock"):
+        for stream in streams:
+            folder = stream_dir(paths, stream)
+            if not folder.exists():
+                continue
+            total = PromoteResult(stream)
+            # first finish what a promotion that died left claimed
+            for claim in sorted((folder / "promoting").glob("*")):
+                if _landed_token(paths, stream, claim.name):
+                    shutil.rmtree(claim)
+                else:
+                    _merge(total, _ingest_claim(paths, stream, claim))
+            for leftover in folder.glob("*.creating"):
+                # a writer killed between creating and naming its segment: it is empty
+                with contextlib.suppress(OSError):
+                    if time.time() - leftover.stat().st_mtime > 60:
+                        leftover.unlink()
+            while ready := _ready_segments(folder):
+                chosen, size = [], 0
+                for seg in ready:
+                    if chosen and size + seg.stat().st_size > max_bytes:
+                        break
+                    chosen.append(seg)
+                    size += seg.stat().st_size
+                claim = folder / "promoting" / f"spool-{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+                claim.mkdir(parents=True)
+                for seg in chosen:
+                    os.replace(seg, claim / seg.name)
+                _fsync_dir(claim)
+                _fsync_dir(folder)
+                _merge(total, _ingest_claim(paths, stream, claim))
+            if total.segments or total.results:
+                out.append(total)
+    return out
+
+
+def _merge(total: PromoteResult, part: PromoteResult) -> None:
+    total.segments += part.segments
+    total.events += part.events
+    total.results.extend(part.results)
