@@ -1,0 +1,65 @@
+{{ config(materialized='table') }}
+
+with computed as (
+    select * from {{ ref('int_experiment_results_computed') }}
+),
+
+final as (
+    select
+        cast(experiment as varchar) as experiment,
+        cast(variant as varchar) as variant,
+        cast(metric as varchar) as metric,
+        cast(control_variant as varchar) as control_variant,
+        cast(metric_label as varchar) as metric_label,
+        cast(metric_role as varchar) as metric_role,
+        cast(metric_kind as varchar) as metric_kind,
+        cast(metric_unit as varchar) as metric_unit,
+        cast(higher_is_better as boolean) as higher_is_better,
+        cast(users as bigint) as users,
+        cast(control_users as bigint) as control_users,
+        cast(mean as double precision) as mean,
+        cast(control_mean as double precision) as control_mean,
+        cast(variance as double precision) as variance,
+        cast(control_variance as double precision) as control_variance,
+        cast(abs_diff as double precision) as abs_diff,
+        cast(abs_ci_low as double precision) as abs_ci_low,
+        cast(abs_ci_high as double precision) as abs_ci_high,
+        cast(lift_relative as double precision) as lift_relative,
+        cast(lift_se as double precision) as lift_se,
+        cast(df as double precision) as df,
+        cast(ci_low as double precision) as ci_low,
+        cast(ci_high as double precision) as ci_high,
+        cast(p_value as double precision) as p_value,
+        cast(p_value_adjusted as double precision) as p_value_adjusted,
+        cast(seq_ci_low as double precision) as seq_ci_low,
+        cast(seq_ci_high as double precision) as seq_ci_high,
+        cast(outcome as varchar) as outcome,
+        cast(seq_outcome as varchar) as seq_outcome,
+        cast(alpha as double precision) as alpha,
+        cast(sequential_n_star as double precision) as sequential_n_star,
+        cast(cuped_theta as double precision) as cuped_theta,
+        cast(cuped_lift_relative as double precision) as cuped_lift_relative,
+        cast(cuped_ci_low as double precision) as cuped_ci_low,
+        cast(cuped_ci_high as double precision) as cuped_ci_high,
+        cast(cuped_p_value as double precision) as cuped_p_value,
+        cast(cuped_variance_reduction as double precision) as cuped_variance_reduction,
+        cast(srm_chi2 as double precision) as srm_chi2,
+        cast(srm_p_value as double precision) as srm_p_value,
+        cast(is_srm as boolean) as is_srm,
+        cast(experiment_users as bigint) as experiment_users,
+        cast(multiple_exposure_users as bigint) as multiple_exposure_users,
+        cast(required_users as bigint) as required_users,
+        cast(sample_progress as double precision) as sample_progress,
+        cast(projected_date as date) as projected_date,
+        cast(is_complete as boolean) as is_complete,
+        cast(decision_rule as integer) as decision_rule,
+        cast(status as varchar) as status,
+        cast(recommendation as varchar) as recommendation,
+        cast(conclusion as varchar) as conclusion,
+        cast(start_date as date) as start_date,
+        cast(end_date as date) as end_date,
+        cast(as_of_date as date) as as_of_date
+    from computed
+)
+
+select * from final
