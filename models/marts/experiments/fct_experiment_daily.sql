@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_experiment_users_exposed') }}
 {{ config(unique_key=['experiment', 'variant', 'experiment_date']) }}
 {%- set watermark = modelmart.built_watermark() %}
 
