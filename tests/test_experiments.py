@@ -92,7 +92,7 @@ def mix_events(rng: np.random.Generator) -> tuple[list[dict], list[dict]]:
         exposed = at(rng.uniform(0, 14))
         variant = variants[v]
 
-        def ev(kind: str, when: pd.Timestamp, n: int, **extra) -> None:
+        def ev(kind: str, when: pd.Timestamp, n: int, user: str = user, **extra) -> None:
             events.append(
                 {"event_id": f"{kind}-{user}-{n}", "occurred_at": when, "event_type": kind, **extra}
             )
@@ -295,7 +295,7 @@ def reference_users(events: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
         ]
     ).drop_duplicates()
     linked = linked.merge(events.drop(columns=["user_id", "experiment", "variant"]), on="event_id")
-    linked = users[keys + ["t0", "window", "pre"]].merge(linked, on="user_id")
+    linked = users[[*keys, "t0", "window", "pre"]].merge(linked, on="user_id")
     inside = linked[
         (linked.occurred_at >= linked.t0) & (linked.occurred_at < linked.t0 + linked.window)
     ]
@@ -305,7 +305,7 @@ def reference_users(events: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
     conversions = inside[inside.event_type == "conversion"]
     tickets = inside[inside.event_type == "ticket"]
     my_calls = (
-        users[keys + ["t0", "window"]].merge(sessions, on="user_id").merge(calls, on="session_id")
+        users[[*keys, "t0", "window"]].merge(sessions, on="user_id").merge(calls, on="session_id")
     )
     my_calls = my_calls[
         (my_calls.created_at >= my_calls.t0) & (my_calls.created_at < my_calls.t0 + my_calls.window)
