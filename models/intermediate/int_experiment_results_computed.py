@@ -315,7 +315,22 @@ def analyse(
                     f" ({arm_users / required:.0%})"
                     + (f", projected to reach it on {projected}." if projected else ".")
                 )
+            # users per 30 days at the rate so far: a shipped variant's change per month
+            monthly = total_users / days_running * 30 if days_running else None
             for r in variant_rows:
+                per_month = monthly is not None and (
+                    r["metric_kind"] == "proportion" or r["metric_unit"] == "usd"
+                )
+                for key, source in (
+                    ("", "abs_diff"),
+                    ("_low", "abs_ci_low"),
+                    ("_high", "abs_ci_high"),
+                ):
+                    value = r[source]
+                    r["impact_per_month" + key] = (
+                        value * monthly if per_month and value is not None else None
+                    )
+                r["monthly_users"] = monthly
                 r.update(
                     {
                         "srm_chi2": chi2,
@@ -468,6 +483,10 @@ COLUMNS = [
     "cuped_ci_high",
     "cuped_p_value",
     "cuped_variance_reduction",
+    "monthly_users",
+    "impact_per_month",
+    "impact_per_month_low",
+    "impact_per_month_high",
     "srm_chi2",
     "srm_p_value",
     "is_srm",
