@@ -87,7 +87,6 @@ def test_scorecard_figure_is_valid_plotly_with_the_lifts_and_colours() -> None:
     assert (
         by_name["win"]["x"] == [0.2] and by_name["win"]["marker"]["color"] == OUTCOME_COLORS["win"]
     )
-    assert by_name["loss"]["error_x"]["array"] == [0.2] and by_name["loss"]["error_x"][
-        "arrayminus"
-    ] == [0.2]
+    loss = by_name["loss"]["error_x"]
+    assert np.allclose(loss["array"], [0.2]) and np.allclose(loss["arrayminus"], [0.2])
     assert fig["layout"]["yaxis"]["categoryarray"][-1] == "Conversion (primary)"
