@@ -17,7 +17,7 @@ user_sessions as (
         users.user_id,
         events.session_id
     from users
-    inner join events on events.user_id = users.user_id
+    inner join events on users.user_id = events.user_id
     where events.session_id is not null
 ),
 
@@ -27,7 +27,7 @@ by_user as (
         users.user_id,
         events.business_event_id
     from users
-    inner join events on events.user_id = users.user_id
+    inner join events on users.user_id = events.user_id
 ),
 
 by_session as (
@@ -36,7 +36,7 @@ by_session as (
         user_sessions.user_id,
         events.business_event_id
     from user_sessions
-    inner join events on events.session_id = user_sessions.session_id
+    inner join events on user_sessions.session_id = events.session_id
 ),
 
 linked_ids as (

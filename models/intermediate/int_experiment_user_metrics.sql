@@ -25,7 +25,7 @@ user_sessions as (
         users.user_id,
         events.session_id
     from users
-    inner join events on events.user_id = users.user_id
+    inner join events on users.user_id = events.user_id
     where events.session_id is not null
 ),
 

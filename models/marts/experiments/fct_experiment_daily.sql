@@ -65,6 +65,13 @@ dates as (
     select distinct occurred_date as experiment_date from events
 ),
 
+variants as (
+    select distinct
+        experiment,
+        variant
+    from users
+),
+
 -- every date that has any business event, from the start of the experiment to the
 -- end of its last window (or the newest date), × the variants with users
 spine as (
@@ -73,23 +80,30 @@ spine as (
         variants.variant,
         dates.experiment_date
     from experiments
-    inner join (select distinct experiment, variant from users) as variants
-        on experiments.experiment = variants.experiment
+    inner join variants on experiments.experiment = variants.experiment
     inner join dates
         on
-            dates.experiment_date >= experiments.start_date
+            experiments.start_date <= dates.experiment_date
             and dates.experiment_date
             <= {{ modelmart.add_days('experiments.end_date', 'experiments.conversion_window_days') }}
 ),
 
 new_users as (
-    select experiment, variant, exposure_date, count(*) as users
+    select
+        experiment,
+        variant,
+        exposure_date,
+        count(*) as users
     from users
     group by experiment, variant, exposure_date
 ),
 
 first_conversions as (
-    select experiment, variant, cast(first_conversion_at as date) as conversion_date, count(*) as users
+    select
+        experiment,
+        variant,
+        cast(first_conversion_at as date) as conversion_date,
+        count(*) as users
     from users
     where has_conversion
     group by experiment, variant, cast(first_conversion_at as date)

@@ -164,11 +164,11 @@ final as (
             as impact_usd_per_month_high,
         cast(row_number() over (
             order by
-                case when kpi_impact_low is null then 1 else 0 end,
-                case when is_money then 0 else 1 end,
+                case when kpi_impact_low is null then 1 else 0 end asc,
+                case when is_money then 0 else 1 end asc,
                 greatest(abs(kpi_impact_low), abs(kpi_impact_high)) desc,
-                technical_metric,
-                business_kpi
+                technical_metric asc,
+                business_kpi asc
         ) as integer) as impact_rank,
         notes,
         evidence_experiment,
