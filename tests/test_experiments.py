@@ -558,7 +558,7 @@ def test_daily_mart_equals_reference_after_incremental_build(
     assert np.allclose(final.loc[total.index], total, atol=1e-9)
 
 
-def test_bad_experiment_rows_fail_the_build_naming_them(tmp_path: Path) -> None:
+def test_bad_experiment_and_translation_rows_fail_the_build_naming_them(tmp_path: Path) -> None:
     project = project_copy(tmp_path)
     seed = project / "seeds" / "experiments.csv"
     seed.write_text(
@@ -566,6 +566,10 @@ def test_bad_experiment_rows_fail_the_build_naming_them(tmp_path: Path) -> None:
         "good,ok,control,control|b,0.5|0.5,2026-03-01,2026-03-10,conversion,,,7,,0.2,,,\n"
         "bad_split,x,control,control|b,0.5|0.6,2026-03-01,2026-03-10,conversion,,,7,,0.2,,,\n"
         "bad_metric,x,ctl,control|b,0.5|0.5,2026-03-10,2026-03-01,nps,,,0,1.5,0.2,,,\n"
+    )
+    translations = project / "seeds" / "metric_translations.csv"
+    translations.write_text(
+        translations.read_text() + "latency_p95_ms,happiness,100,-0.01,-0.02,relative,x,\n"
     )
     home = tmp_path / "home"
     ingest_records(
@@ -595,4 +599,12 @@ def test_bad_experiment_rows_fail_the_build_naming_them(tmp_path: Path) -> None:
     )
     assert "row 4 (experiment bad_metric): column alpha must be strictly between 0 and 1" in out
     assert "good" not in out.split("invalid experiments:")[1].split("row 3")[0]
+    row = len(translations.read_text().splitlines())
+    assert (
+        f"seeds/metric_translations.csv row {row} (latency_p95_ms → happiness): unknown business_kpi"
+        in out
+    )
+    assert (
+        f"row {row} (latency_p95_ms → happiness): sensitivity_low must be ≤ sensitivity_high" in out
+    )
     assert "Traceback" not in out
