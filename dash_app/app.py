@@ -26,6 +26,7 @@ PAGES = (
     "calibration",
     "cost",
     "alerts",
+    "experiments",
     "not_found_404",
 )
 

@@ -28,6 +28,7 @@ PAGES = {
     "calibration": ("/calibration", "#calibration-confusion-chart .main-svg"),
     "cost": ("/cost", "#cost-table"),
     "alerts": ("/alerts", "#alerts-table"),
+    "experiments": ("/experiments", "#exp-summary"),
     "not-found": ("/no-such-page", "text=Page not found"),
 }
 
@@ -132,6 +133,7 @@ def test_every_page_renders_without_console_errors(served, page):
         "Calibration",
         "Cost",
         "Alerts",
+        "Experiments",
     ]
 
 
@@ -305,3 +307,97 @@ def test_quality_numbers_follow_the_version_filter_and_equal_the_marts(served, d
     assert page.inner_text("#q-kpi-accuracy-value") == f"{correct / labeled:.1%}"
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "quality-v2.png"), full_page=True)
+
+
+def mart_frame(home: Path, sql: str, params: list | None = None):
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, params or []).df()
+    finally:
+        con.close()
+
+
+def signed_pct(value: float) -> str:
+    return f"{value * 100:+.1f} %"
+
+
+def test_experiments_scorecards_equal_the_marts_and_the_selection_is_shareable(
+    served, demo_home, page
+):
+    results = mart_frame(demo_home, "select * from marts.fct_experiment_results")
+    page.goto(served + "/experiments")
+    page.wait_for_selector("#exp-summary")
+    readouts = results.groupby(["experiment", "variant"]).ngroups
+    assert page.inner_text("#exp-summary") == f"{readouts} variant readouts"
+    # the demo shows every state: a winner, an A/A null, a broken split, one running
+    status = dict(zip(results.experiment, results.status, strict=False))
+    assert status["upsell_prompt"] == "ship"
+    assert status["reply_length"] == "inconclusive"
+    assert status["router_split"] == "invalid"
+    assert status["summary_model"] == "running"
+    for row in results.drop_duplicates(["experiment", "variant"]).itertuples():
+        key = f"{row.experiment}-{row.variant}"
+        assert page.inner_text(f"#exp-conclusion-{key}") == row.conclusion
+        assert page.locator(f"#exp-srm-{key}").count() == int(row.is_srm)
+        # the error bars: one point per metric with a lift, x = the mart's lift
+        xs = page.evaluate(
+            "id => document.getElementById(id).querySelector('.js-plotly-plot')"
+            ".data.flatMap(t => t.x)",
+            f"exp-chart-{key}",
+        )
+        want = results[(results.experiment == row.experiment) & (results.variant == row.variant)]
+        assert sorted(xs) == pytest.approx(sorted(want.lift_relative.dropna()), abs=1e-12)
+    # the winner's table shows the mart's lift, CIs and p-values, coloured as a win
+    win = results[(results.experiment == "upsell_prompt") & (results.metric == "conversion")].iloc[
+        0
+    ]
+    cells = page.locator("#exp-table-upsell_prompt-upsell tbody tr").nth(1).locator("td")
+    texts = cells.all_inner_texts()
+    assert texts[0] == "Conversion" and texts[1] == "primary"
+    assert texts[4] == signed_pct(win.lift_relative)
+    assert texts[5] == f"{signed_pct(win.ci_low)} to {signed_pct(win.ci_high)}"
+    assert texts[6] == f"{signed_pct(win.seq_ci_low)} to {signed_pct(win.seq_ci_high)}"
+    assert texts[7] == f"{win.p_value:.4f}"
+    assert texts[9] == "win"
+    srm = results[results.experiment == "router_split"].iloc[0]
+    assert f"χ² p = {srm.srm_p_value:.2g}" in page.inner_text("#exp-srm-router_split-router")
+    running = results[results.experiment == "summary_model"].iloc[0]
+    progress = page.inner_text("#exp-progress-summary_model-cheap")
+    assert f"of {running.required_users:,} required users" in progress
+    assert f"projected to reach it on {running.projected_date.date()}" in progress
+
+    # choosing an experiment narrows the page and lands in the URL; the link reloads it
+    page.locator("#exp-experiment").click()
+    page.get_by_role("option", name="router_split", exact=True).click()
+    page.keyboard.press("Escape")
+    page.wait_for_url(re.compile(r"experiment=router_split"))
+    page.wait_for_function(
+        "() => document.querySelector('#exp-summary').innerText === '1 variant readouts'"
+    )
+    page.goto(page.url)
+    page.wait_for_selector("#exp-card-router_split-router")
+    assert page.locator(".experiment-card").count() == 1
+    page.goto(served + "/experiments?status=ship")
+    page.wait_for_selector("#exp-card-upsell_prompt-upsell")
+    assert (
+        page.locator(".experiment-card").count()
+        == (results.drop_duplicates(["experiment", "variant"]).status == "ship").sum()
+    )
+
+
+def test_overview_shows_the_three_largest_impacts_as_ranges(served, demo_home, page):
+    impacts = mart_frame(
+        demo_home, "select * from marts.fct_metric_impacts where impact_rank <= 3 order by 1"
+    )
+    page.goto(served + "/")
+    page.wait_for_selector("#ov-impacts li")
+    for row in impacts.itertuples():
+        text = page.inner_text(f"#ov-impact-{row.impact_rank}")
+        assert " to " in text  # a range, never one number
+        if row.is_money:
+            for value in (row.impact_usd_per_month_low, row.impact_usd_per_month_high):
+                sign = "−" if value < 0 else "+"
+                v = abs(value)
+                shown = f"{sign}${v / 1000:,.1f}k" if v >= 1000 else f"{sign}${v:,.0f}"
+                assert shown in text, (shown, text)
+            assert text.endswith("/month")

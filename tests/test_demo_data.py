@@ -7,10 +7,11 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 
 from modelmart.contract import CONTRACT
-from modelmart.demo_data import SPIKE_DAYS, DemoConfig, generate, pricing_rows
+from modelmart.demo_data import EXPERIMENTS, SPIKE_DAYS, DemoConfig, generate, pricing_rows
 
 SMALL = DemoConfig(days=50, llm_calls_per_day=300, predictions_per_day=200, seed=3)
 
@@ -133,3 +134,33 @@ def test_clean_config_has_no_bad_rows(tmp_path: Path) -> None:
     finally:
         con.close()
     assert dupes == 0
+
+
+def test_experiments_come_from_their_own_stream(demo: Path, tmp_path: Path, monkeypatch) -> None:
+    """Without the experiment events every other file is byte for byte the same, and
+    the experiment files hold the configured experiments with their true effects."""
+    import modelmart.demo_data as demo_data
+
+    monkeypatch.setattr(
+        demo_data,
+        "_experiment_events",
+        lambda *a: pd.DataFrame({"occurred_at": pd.Series([], dtype="datetime64[ns]")}),
+    )
+    generate(tmp_path, SMALL)
+    for path in sorted(demo.rglob("*")):
+        if path.is_file() and "experiments" not in path.name:
+            assert path.read_bytes() == (tmp_path / path.relative_to(demo)).read_bytes(), path
+    con = duckdb.connect()
+    try:
+        exposures = dict(
+            con.execute(
+                f"select experiment, count(distinct user_id) from read_csv_auto("
+                f"'{demo / 'business_events' / '*-experiments.csv'}') where event_type = 'exposure' "
+                "group by 1"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert set(exposures) == {name for name, *_ in EXPERIMENTS}
+    seeded = pd.read_csv(Path(__file__).resolve().parents[1] / "seeds" / "experiments.csv")
+    assert {name for name, *_ in EXPERIMENTS} <= set(seeded.experiment)

@@ -16,6 +16,7 @@ from dash_app.components.common import (
     kpi_card,
     message,
 )
+from dash_app.components.impacts import impact_panel
 from dash_app.components.page import (
     page_inputs,
     page_layout,
@@ -147,6 +148,7 @@ def overview_body(source: SnapshotReader, filters: Filters) -> list:
     return [
         strip,
         html.Div(cards, className="kpi-row"),
+        impact_panel(source),
         html.Div(
             [
                 graph_or_message(

@@ -15,7 +15,12 @@ formats real feeds arrive in, with incidents for the dashboard to discover:
   class mix moves towards ``churn`` (feature drift and label shift);
 - labels delayed by hours to days, ~15% never, some relabeled, a few orphans;
   ~20% of LLM calls graded ``correct`` / ``incorrect``;
-- when ``bad_rows``: exact duplicates, conflicts and malformed rows in every stream.
+- when ``bad_rows``: exact duplicates, conflicts and malformed rows in every stream;
+- A/B experiments with known true effects on the sessions of the search and
+  unassigned teams (``EXPERIMENTS``, also in seeds/experiments.csv): a clear
+  conversion winner, an A/A-like null, a broken 44/56 split (SRM) and one still
+  running; drawn from a random stream of their own and written to separate files,
+  so every other event is exactly what it was without them.
 
 Generation is chunked by up to 30 days, so 10M calls need bounded memory.
 """
@@ -50,6 +55,16 @@ USE_CASES = {
 CLASSES = ("stay", "churn", "downgrade")
 SEGMENTS = ("web", "mobile", "api")
 SPIKE_DAYS = range(40, 44)
+# experiment, (control, treatment), realised treatment share, start, end, conversion
+# multiplier of the treatment (the true effect); configured in seeds/experiments.csv
+EXPERIMENTS = (
+    ("upsell_prompt", ("control", "upsell"), 0.50, "2026-09-01", "2026-10-15", 2.0),
+    ("reply_length", ("control", "short"), 0.50, "2026-09-01", "2026-10-20", 1.0),
+    ("router_split", ("control", "router"), 0.56, "2026-09-15", "2026-10-25", 1.0),
+    ("summary_model", ("control", "cheap"), 0.50, "2026-10-12", "2026-12-31", 1.05),
+)
+EXPERIMENT_BASE_CONVERSION = 0.08
+EXPERIMENT_TEAMS = ("search", None)
 SPIKE_PROVIDER = "anthropic"
 DRIFT_DAYS = 20
 
@@ -332,6 +347,153 @@ def _business_events(
     return events, next_event + len(events)
 
 
+def _experiment_events(
+    rng: np.random.Generator, calls: pd.DataFrame, cfg: DemoConfig, chunk: int, start: pd.Timestamp
+) -> pd.DataFrame:
+    """Exposures, conversions, refunds, tickets and pre-exposure purchases of the
+    experiments' users: one new user per session of the search / unassigned teams,
+    exposed just before the session's first call to every experiment running that
+    day. True effects: conversion × the experiment's multiplier in treatment; no
+    effect on anything else. 1 % of upsell_prompt's users also see the other variant."""
+    sessions = (
+        calls.groupby("session_id", sort=False)
+        .agg(team=("team", "first"), began=("created_at", "min"))
+        .reset_index()
+    )
+    sessions = sessions[
+        sessions["team"].isin([t for t in EXPERIMENT_TEAMS if t]) | sessions["team"].isna()
+    ]
+    m = len(sessions)
+    exposed_at = (
+        sessions["began"].to_numpy() - pd.to_timedelta(rng.uniform(1, 5, m), unit="s").to_numpy()
+    )
+    day = exposed_at.astype("datetime64[D]")
+    users = np.array([f"{cfg.id_prefix}xuser-{s}" for s in sessions["session_id"]], dtype=object)
+    session_ids = sessions["session_id"].to_numpy(dtype=object)
+    value = rng.lognormal(0.0, 0.6, m)  # what a user tends to spend (CUPED's covariate)
+    multiplier = np.ones(m)
+    parts = []
+    for name, (control, treatment), share, first, last, effect in EXPERIMENTS:
+        on = (day >= np.datetime64(first)) & (day <= np.datetime64(last))
+        treated = rng.random(m) < share
+        multiplier = np.where(on & treated, multiplier * effect, multiplier)
+        variant = np.where(treated, treatment, control)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "occurred_at": exposed_at[on],
+                    "event_type": "exposure",
+                    "session_id": session_ids[on],
+                    "user_id": users[on],
+                    "experiment": name,
+                    "variant": variant[on],
+                }
+            )
+        )
+        if name == "upsell_prompt":
+            again = on & (rng.random(m) < 0.01)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "occurred_at": exposed_at[again] + np.timedelta64(600, "s"),
+                        "event_type": "exposure",
+                        "session_id": session_ids[again],
+                        "user_id": users[again],
+                        "experiment": name,
+                        "variant": np.where(treated[again], control, treatment),
+                    }
+                )
+            )
+    in_any = np.zeros(m, dtype=bool)
+    for _name, _, _, first, last, _ in EXPERIMENTS:
+        in_any |= (day >= np.datetime64(first)) & (day <= np.datetime64(last))
+    converts = in_any & (rng.random(m) < EXPERIMENT_BASE_CONVERSION * multiplier)
+    converted_at = exposed_at + pd.to_timedelta(rng.uniform(0.5, 120, m), unit="h").to_numpy()
+    parts.append(
+        pd.DataFrame(
+            {
+                "occurred_at": converted_at[converts],
+                "event_type": "conversion",
+                "session_id": session_ids[converts],
+                "user_id": users[converts],
+                "revenue_usd": np.round(60 * value * rng.lognormal(0, 0.4, m), 2)[converts],
+            }
+        )
+    )
+    refunds = converts & (rng.random(m) < 0.05)
+    parts.append(
+        pd.DataFrame(
+            {
+                "occurred_at": converted_at[refunds]
+                + pd.to_timedelta(rng.uniform(1, 3, m), unit="D").to_numpy()[refunds],
+                "event_type": "refund",
+                "session_id": session_ids[refunds],
+                "user_id": users[refunds],
+                "revenue_usd": -np.round(rng.uniform(10, 60, m), 2)[refunds],
+            }
+        )
+    )
+    tickets = in_any & (rng.random(m) < 0.3)
+    parts.append(
+        pd.DataFrame(
+            {
+                "occurred_at": exposed_at[tickets]
+                + pd.to_timedelta(rng.uniform(1, 2880, m), unit="m").to_numpy()[tickets],
+                "event_type": "ticket",
+                "session_id": session_ids[tickets],
+                "user_id": users[tickets],
+                "resolved_by": np.where(rng.random(m) < 0.6, "agent", "human")[tickets],
+                "resolution_minutes": np.round(rng.gamma(2, 6, m), 1)[tickets],
+                "revenue_usd": 0.0,
+            }
+        )
+    )
+    # repeat purchases in the window: what CUPED's pre-exposure covariate predicts
+    again_at = exposed_at + pd.to_timedelta(rng.uniform(1, 144, m), unit="h").to_numpy()
+    regular = rng.random(m) < 0.6  # regular buyers purchase before and after exposure
+    buys_again = in_any & regular
+    parts.append(
+        pd.DataFrame(
+            {
+                "occurred_at": again_at[buys_again],
+                "event_type": "purchase",
+                "user_id": users[buys_again],
+                "revenue_usd": np.round(40 * value * rng.lognormal(0, 0.3, m), 2)[buys_again],
+            }
+        )
+    )
+    bought_at = exposed_at - pd.to_timedelta(rng.uniform(1, 13, m), unit="D").to_numpy()
+    bought = in_any & regular & (bought_at >= start.to_datetime64())
+    parts.append(
+        pd.DataFrame(
+            {
+                "occurred_at": bought_at[bought],
+                "event_type": "purchase",
+                "user_id": users[bought],
+                "revenue_usd": np.round(40 * value * rng.lognormal(0, 0.3, m), 2)[bought],
+            }
+        )
+    )
+    events = pd.concat(parts, ignore_index=True)
+    events["occurred_at"] = pd.to_datetime(events["occurred_at"])
+    events = events.sort_values("occurred_at", kind="stable").reset_index(drop=True)
+    for column in (
+        "session_id",
+        "user_id",
+        "resolved_by",
+        "experiment",
+        "variant",
+        "resolution_minutes",
+    ):
+        if column not in events:
+            events[column] = None
+    events["revenue_usd"] = events["revenue_usd"].fillna(0.0)
+    events.insert(
+        0, "event_id", [f"{cfg.id_prefix}xbiz-{chunk:03d}-{i:07d}" for i in range(len(events))]
+    )
+    return events
+
+
 def _predictions(
     rng: np.random.Generator, days: pd.DatetimeIndex, day0: int, cfg: DemoConfig, next_pred: int
 ) -> tuple[pd.DataFrame, int]:
@@ -474,6 +636,9 @@ def generate(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict[str, int]
     start = pd.Timestamp(config.end_date) - pd.Timedelta(days=config.days - 1)
     horizon = pd.Timestamp(config.end_date) + pd.Timedelta(hours=23, minutes=59)
     next_call = next_session = next_event = next_pred = next_label = 0
+    # the experiments draw from a stream of their own: the other streams' draws are
+    # exactly what they were before the experiments existed
+    experiment_rng = np.random.default_rng([config.seed, 13])
     for chunk, day0 in enumerate(range(0, config.days, 30)):
         days = pd.date_range(
             start + pd.Timedelta(days=day0), periods=min(30, config.days - day0), freq="D"
@@ -485,6 +650,14 @@ def generate(out_dir: Path, config: DemoConfig = DemoConfig()) -> dict[str, int]
         preds, next_pred = _predictions(rng, days, day0, config, next_pred)
         labels, next_label = _labels(rng, preds, calls, config, horizon, next_label)
         part = f"part-{chunk:03d}"
+        experiment_events = _experiment_events(experiment_rng, calls, config, chunk, start)
+        experiment_events = experiment_events[experiment_events["occurred_at"] <= horizon]
+        writer.write(
+            "business_events",
+            f"{part}-experiments.csv",
+            experiment_events.assign(occurred_at=_iso(experiment_events["occurred_at"])),
+            "csv",
+        )
         if config.bad_rows:
             repeats, malformed = _bad_calls(calls, rng)
             calls = pd.concat([calls, repeats], ignore_index=True)
