@@ -311,3 +311,46 @@ def test_metrics_without_a_published_warehouse(tmp_path: Path) -> None:
     text = response.get_data(as_text=True)
     assert "modelmart_snapshot_available 0.0" in text
     assert "modelmart_slo_burn_rate" not in text
+
+
+@needs_prometheus
+def test_grafana_panels_query_the_real_prometheus(
+    prometheus: str, incident_home: Path, tmp_path: Path
+) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "modelmart.cli", "export", "grafana", "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False, cwd=PROJECT,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    board = json.loads((tmp_path / "dashboards" / "modelmart-oncall.json").read_text())
+    await_query(prometheus, "modelmart_slo_burn_rate")
+    tables = {
+        row[0]
+        for row in mart(
+            incident_home,
+            "select table_name from information_schema.tables where table_schema = 'marts'",
+        )
+    }
+    for panel in board["panels"]:
+        for target in panel.get("targets", []):
+            expr = target["expr"]
+            for variable in ("$provider", "$model_version", "$model"):
+                expr = expr.replace(variable, ".*")
+            got = instant(prometheus, expr)  # a bad expression fails the API call
+            if "feature_missing" in expr and "fct_feature_quality_daily" not in tables:
+                continue
+            assert got, (panel["title"], expr)
+    errors = instant(prometheus, panel_expr(board, "Error ratio (newest day)"))
+    want = mart(
+        incident_home,
+        "select sum(errors) / sum(calls) from marts.fct_llm_usage_daily "
+        "where usage_date = (select max(usage_date) from marts.fct_llm_usage_daily)",
+    )
+    assert next(iter(errors.values())) == pytest.approx(want[0][0])
+
+
+def panel_expr(board: dict, title: str) -> str:
+    expr = next(p for p in board["panels"] if p["title"] == title)["targets"][0]["expr"]
+    for variable in ("$provider", "$model_version", "$model"):
+        expr = expr.replace(variable, ".*")
+    return expr

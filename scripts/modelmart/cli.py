@@ -179,7 +179,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     else:
         from modelmart.grafana_export import write_grafana
 
-        report = write_grafana(project_dir(), Path(args.out or "grafana"), args.datasource_url)
+        report = write_grafana(
+            project_dir(), Path(args.out or "grafana"), args.datasource_url, args.app_url
+        )
     print("\n".join(report))
     return 0
 
