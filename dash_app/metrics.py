@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 from dash_app.config import COST_ROLES
 from dash_app.data.warehouse import NoWarehouse, SnapshotReader
 from modelmart.config import get_paths
-from modelmart.prometheus_catalog import GAUGES, OPTIONAL_GAUGES, SLO_WINDOWS, Gauge
+from modelmart.prometheus_catalog import GAUGES, SLO_WINDOWS, Gauge
 
 ALERT_LABELS = ("rule_id", "severity", "provider", "model", "team", "model_name", "model_version")
 
@@ -99,7 +99,7 @@ class MartCollector(Collector):
     def _read_marts(self) -> list[Metric]:
         tables = self._tables()
         families: dict[str, GaugeMetricFamily] = {}
-        for gauge in (*GAUGES, *OPTIONAL_GAUGES):
+        for gauge in GAUGES:
             if gauge.mart not in tables:
                 continue
             labels = (*gauge.labels, *gauge.fixed)

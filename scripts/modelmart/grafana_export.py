@@ -384,7 +384,7 @@ def dashboard(rules: list[dict[str, str]], app_url: str) -> dict[str, Any]:
             "Feature missing ratio",
             f"modelmart_feature_missing_ratio{{{VERSION}}}",
             "percentunit",
-            thresholds(rules, "fct_feature_quality_daily", "missing_rate"),
+            thresholds(rules, "fct_feature_quality_status_daily", "max_missing_rate"),
             "{{model_version}} {{feature}}",
         ),
         12,

@@ -238,6 +238,30 @@ GAUGES: tuple[Gauge, ...] = (
         "prediction_date",
     ),
     Gauge(
+        "modelmart_feature_missing_ratio",
+        "Share of a version's predictions without the feature (absent or null), newest date.",
+        "fct_feature_quality_daily",
+        "missing_rate",
+        (*VERSION, "feature"),
+        "prediction_date",
+    ),
+    Gauge(
+        "modelmart_feature_outside_reference_ratio",
+        "Share of a feature's values outside its reference window's observed range, newest date.",
+        "fct_feature_quality_daily",
+        "outside_reference_share",
+        (*VERSION, "feature"),
+        "prediction_date",
+    ),
+    Gauge(
+        "modelmart_model_feature_missing_max_ratio",
+        "The worst feature's missing ratio of a model version, newest date.",
+        "fct_feature_quality_status_daily",
+        "max_missing_rate",
+        VERSION,
+        "prediction_date",
+    ),
+    Gauge(
         "modelmart_business_tickets",
         "Support tickets on the newest date.",
         "fct_business_daily",
@@ -271,22 +295,10 @@ GAUGES: tuple[Gauge, ...] = (
     ),
 )
 
-# the optional feature-quality mart is exposed when the warehouse has it
-OPTIONAL_GAUGES: tuple[Gauge, ...] = (
-    Gauge(
-        "modelmart_feature_missing_ratio",
-        "Share of a version's predictions without the feature (absent or null), newest date.",
-        "fct_feature_quality_daily",
-        "missing_rate",
-        (*VERSION, "feature"),
-        "prediction_date",
-    ),
-)
-
 
 def gauge_for(mart: str, metric: str) -> Gauge | None:
     """The daily gauge an alert rule on mart.metric is evaluated on in Prometheus."""
-    for gauge in (*GAUGES, *OPTIONAL_GAUGES):
+    for gauge in GAUGES:
         if gauge.mart == mart and gauge.column == metric:
             return gauge
     return None
