@@ -26,6 +26,7 @@ PAGES = (
     "calibration",
     "cost",
     "alerts",
+    "slo",
     "not_found_404",
 )
 
