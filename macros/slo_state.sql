@@ -42,3 +42,21 @@
     {%- endfor %}
     )
 {%- endmacro %}
+
+{#- A one-column relation (date_hour) of every hour from start to end inclusive
+    (two SQL timestamp expressions, scalar subqueries allowed; nothing when either
+    is NULL). DuckDB generates it in the query; the default uses dbt's date_spine,
+    which counts the hours with a query of its own at run time. -#}
+{% macro hour_spine(start_expression, end_expression) -%}
+    {{ return(adapter.dispatch('hour_spine', 'modelmart')(start_expression, end_expression)) }}
+{%- endmacro %}
+
+{% macro default__hour_spine(start_expression, end_expression) -%}
+    select spine.date_hour from (
+        {{ dbt.date_spine('hour', start_expression, dbt.dateadd('hour', 1, end_expression)) }}
+    ) as spine
+{%- endmacro %}
+
+{% macro duckdb__hour_spine(start_expression, end_expression) -%}
+    select unnest(generate_series({{ start_expression }}, {{ end_expression }}, interval 1 hour)) as date_hour
+{%- endmacro %}

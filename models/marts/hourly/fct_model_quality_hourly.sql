@@ -12,9 +12,7 @@ scoped as (
         *,
         {{ dbt.date_trunc('hour', 'predicted_at') }} as predicted_hour
     from predictions
-    where
-        1 = 1
-        {{ modelmart.and_changed_prediction_date('predicted_date') }}
+    where predicted_at is not null {{ modelmart.and_changed_prediction_date('predicted_date') }}
 ),
 
 hourly as (

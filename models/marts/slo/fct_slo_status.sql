@@ -25,12 +25,10 @@ reference_windows as (
 ),
 
 -- every UTC hour from the first to the last hour with LLM calls or predictions
--- (dbt's date_spine leaves out its end, hence the last hour + 1)
 hour_spine as (
-    {{ dbt.date_spine(
-        'hour',
-        "(select coalesce(min(first_hour), cast('2000-01-01 00:00:00' as timestamp)) from (select min(usage_hour) as first_hour from " ~ ref('fct_llm_usage_hourly') ~ " union all select min(prediction_hour) from " ~ ref('fct_model_quality_hourly') ~ ") as firsts)",
-        dbt.dateadd('hour', 1, "(select coalesce(max(last_hour), cast('2000-01-01 00:00:00' as timestamp)) from (select max(usage_hour) as last_hour from " ~ ref('fct_llm_usage_hourly') ~ " union all select max(prediction_hour) from " ~ ref('fct_model_quality_hourly') ~ ") as lasts)")
+    {{ modelmart.hour_spine(
+        "(select min(first_hour) from (select min(usage_hour) as first_hour from " ~ ref('fct_llm_usage_hourly') ~ " union all select min(prediction_hour) as first_hour from " ~ ref('fct_model_quality_hourly') ~ ") as firsts)",
+        "(select max(last_hour) from (select max(usage_hour) as last_hour from " ~ ref('fct_llm_usage_hourly') ~ " union all select max(prediction_hour) as last_hour from " ~ ref('fct_model_quality_hourly') ~ ") as lasts)"
     ) }}
 ),
 
