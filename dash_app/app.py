@@ -11,7 +11,7 @@ from pathlib import Path
 import dash
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 
-from dash_app import auth
+from dash_app import auth, metrics
 from dash_app.config import AppConfig
 from dash_app.context import app_config, can_see_cost, reader
 from dash_app.data.filters import Filters
@@ -27,6 +27,7 @@ PAGES = (
     "cost",
     "alerts",
     "experiments",
+    "slo",
     "not_found_404",
 )
 
@@ -46,6 +47,7 @@ def create_app(config: AppConfig | None = None) -> Dash:
     app.server.config["MODELMART_CONFIG"] = config
     app.server.config["MODELMART_READER"] = SnapshotReader(config.warehouse)
     auth.install(app.server, config)
+    metrics.install(app.server)
     for name in PAGES:
         importlib.import_module(f"dash_app.pages.{name}")
     app.layout = _shell

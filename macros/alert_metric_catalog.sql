@@ -28,6 +28,11 @@
             'metrics': ['drift_level', 'drift_warning', 'features_critical', 'features_warning',
                         'label_shift_flagged'],
         },
+        'fct_feature_quality_status_daily': {
+            'date': 'prediction_date',
+            'dimensions': ['model_name', 'model_version'],
+            'metrics': ['max_missing_rate', 'features_missing_over_1pct', 'max_outside_reference_share'],
+        },
         'fct_business_daily': {
             'date': 'business_date',
             'dimensions': [],

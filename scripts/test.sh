@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/browser.sh
 bash scripts/alertmanager.sh
+bash scripts/prometheus.sh
 export DBT_SEND_ANONYMOUS_USAGE_STATS=false
 echo "== ruff"
 .venv/bin/ruff check .

@@ -194,7 +194,7 @@ def test_an_empty_selection_says_so_instead_of_drawing_zeros(app, marts):
     with app.server.test_request_context("/"):
         bodies = {
             "overview": overview.update(s, e, ["no-such-provider"], "k"),
-            "operations": operations.update(s, e, ["no-such-provider"], [], [], "k", "p95"),
+            "operations": operations.update(s, e, ["no-such-provider"], [], [], "k", "p95", "days"),
             "cost": cost.update(s, e, [], ["no-such-model"], [], "k", "provider"),
             "quality": quality.update(s, e, ["no/such"], "k"),
         }

@@ -45,6 +45,7 @@ DIMENSIONS: dict[str, dict[str, str]] = {
             "fct_calibration_bins_daily",
             "fct_confusion_matrix_daily",
             "fct_classification_daily",
+            "fct_feature_quality_daily",
         )
     },
 }
@@ -58,6 +59,7 @@ PAGE_FIELDS: dict[str, tuple[str, ...]] = {
     "alerts": ("provider", "model", "team", "version"),
     "drift": ("version",),
     "calibration": ("version",),
+    "slo": (),
 }
 
 
@@ -529,15 +531,22 @@ def provider_latency(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
 
 
 def feature_drift(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
-    """Grain: date × version × feature, as in fct_feature_drift_daily."""
+    """Grain: date × version × feature, as in fct_feature_drift_daily, with the
+    missing rate and out-of-reference share of fct_feature_quality_daily."""
     clause, params = where("fct_feature_drift_daily", filters)
     return reader.query(
         f"""
-        select prediction_date as date, model_name || '/' || model_version as version, feature,
-               psi, ks_statistic, ks_pvalue, status, is_reference_day, current_values
-        from marts.fct_feature_drift_daily
-        where {clause}
-        order by prediction_date, version, feature
+        select drift.prediction_date as date, drift.model_name || '/' || drift.model_version as version,
+               drift.feature, drift.psi, drift.ks_statistic, drift.ks_pvalue, drift.status,
+               drift.is_reference_day, drift.current_values,
+               quality.missing_rate, quality.outside_reference_share
+        from (select * from marts.fct_feature_drift_daily where {clause}) as drift
+        left join marts.fct_feature_quality_daily as quality
+            on quality.prediction_date = drift.prediction_date
+            and quality.model_name = drift.model_name
+            and quality.model_version = drift.model_version
+            and quality.feature = drift.feature
+        order by date, version, feature
         """,
         params,
     )
@@ -678,3 +687,78 @@ def failing_channels(reader: SnapshotReader) -> list[dict]:
     from modelmart.notify.engine import failing_channels as failing
 
     return failing(reader.warehouse.parent)
+# ---------------------------------------------------------------- on-call: hours and SLOs
+
+HOURLY_VIEWS = {"24h": 24, "7d": 168}
+
+
+def llm_usage_hourly(reader: SnapshotReader, filters: Filters, hours: int) -> pd.DataFrame:
+    """Grain: hour × provider × model × team (fct_llm_usage_hourly), the `hours`
+    hours up to the newest hour with calls; the date range does not apply."""
+    clauses = [
+        "usage_hour > (select max(usage_hour) from marts.fct_llm_usage_hourly) - to_hours(?)"
+    ]
+    params: list = [int(hours)]
+    for name in ("provider", "model", "team"):
+        values = getattr(filters, name)
+        if values:
+            clauses.append(f"list_contains(?::varchar[], {name})")
+            params.append(list(values))
+    return reader.query(
+        f"""
+        select usage_hour as date, provider, model, team, calls, errors, error_rate,
+               latency_p50_ms, latency_p95_ms, latency_p99_ms
+        from marts.fct_llm_usage_hourly
+        where {" and ".join(clauses)}
+        order by usage_hour, provider, model, team
+        """,
+        params,
+    )
+
+
+def hourly_breaches(frame: pd.DataFrame, column: str, rules: pd.DataFrame) -> pd.DataFrame:
+    """Points of `frame` whose `column` lies past a rule's threshold (for the × marks
+    of the hourly view: the rules themselves are evaluated on days)."""
+    checks = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+    out = []
+    for rule in rules.itertuples():
+        hit = frame[checks[rule.comparator](frame[column], rule.threshold)]
+        out.append(
+            pd.DataFrame(
+                {
+                    "metric_date": hit["date"],
+                    "metric_value": hit[column],
+                    "severity": rule.severity,
+                    "rule_id": rule.rule_id,
+                    "series": hit["series"],
+                }
+            )
+        )
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def slo_list(reader: SnapshotReader) -> pd.DataFrame:
+    """Grain: SLO, its latest hour (fct_slo_status where is_latest)."""
+    return reader.query(
+        """
+        select slo_id, description, sli_kind, objective, error_budget, period_days, threshold,
+               status_hour, sli, good_period, total_period, budget_consumed, budget_remaining,
+               burn_rate_1h, burn_rate_6h, burn_rate_1d, burn_rate_3d, burn_rate_period,
+               is_page, is_ticket, budget_state
+        from marts.fct_slo_status where is_latest order by slo_id
+        """
+    )
+
+
+def slo_history(reader: SnapshotReader, slo_id: str, filters: Filters) -> pd.DataFrame:
+    """Grain: hour of one SLO in the date range (fct_slo_status)."""
+    return reader.query(
+        """
+        select status_hour as hour, good, total, sli, budget_remaining,
+               burn_rate_1h, burn_rate_6h, burn_rate_1d, burn_rate_3d, is_page, is_ticket
+        from marts.fct_slo_status
+        where slo_id = ? and status_date between ? and ?
+        order by status_hour
+        """,
+        [slo_id, filters.start, filters.end],
+    )

@@ -370,3 +370,35 @@ def confusion_heatmap(frame: pd.DataFrame, title: str = "Confusion matrix (range
     fig["layout"]["xaxis"]["title"] = {"text": "predicted label"}
     fig["layout"]["yaxis"]["title"] = {"text": "true label"}
     return fig
+
+
+def budget_gauge(remaining: float | None, title: str) -> Figure:
+    """An SLO's error budget remaining (share, may be negative) as a gauge:
+    red below 0, amber below 20 %, green above."""
+    value = None if remaining is None or pd.isna(remaining) else float(remaining) * 100
+    floor = min(-100.0, value if value is not None else 0.0)
+    return {
+        "data": [
+            {
+                "type": "indicator",
+                "mode": "gauge+number",
+                "value": value,
+                "number": {"suffix": " %", "valueformat": ".1f"},
+                "title": {"text": title, "font": {"size": 14}},
+                "gauge": {
+                    "axis": {"range": [floor, 100]},
+                    "bar": {"color": "#34495e"},
+                    "steps": [
+                        {"range": [floor, 0], "color": "#f5b7b1"},
+                        {"range": [0, 20], "color": "#fad7a0"},
+                        {"range": [20, 100], "color": "#d5f5e3"},
+                    ],
+                },
+            }
+        ],
+        "layout": {
+            **copy.deepcopy(THEME),
+            "height": 260,
+            "margin": {"l": 30, "r": 30, "t": 50, "b": 10},
+        },
+    }

@@ -19,6 +19,8 @@ PSI_LINES = pd.DataFrame(
     {"threshold": [0.10, 0.20], "severity": ["warning", "critical"], "comparator": ["≥", "≥"]}
 )
 P_LINE = pd.DataFrame({"threshold": [0.01], "severity": ["warning"], "comparator": ["<"]})
+# the default rule feature_missing_rate_warning (seeds/alert_rules.csv)
+MISSING_LINE = pd.DataFrame({"threshold": [0.01], "severity": ["warning"], "comparator": [">"]})
 
 
 def layout(**query: str) -> html.Div:
@@ -61,14 +63,39 @@ def drift_body(source: SnapshotReader, filters: Filters) -> list:
         fig["layout"]["shapes"][0]["yref"] = "y"
         return fig
 
+    def missing_figure():
+        fig = charts.lines(
+            drift,
+            "date",
+            "missing_rate",
+            "series",
+            "Missing rate per feature (absent or null)",
+            "missing",
+        )
+        fig["layout"]["yaxis"]["tickformat"] = ".1%"
+        charts.add_thresholds(fig, MISSING_LINE)
+        return fig
+
     shift = label_shift(source, filters)
-    heat = drift.assign(label=drift.status + ", KS p " + drift.ks_pvalue.map(lambda p: f"{p:.2g}"))
+    heat = drift.assign(
+        label=drift.status
+        + ", KS p "
+        + drift.ks_pvalue.map(lambda p: f"{p:.2g}")
+        + ", missing "
+        + drift.missing_rate.map(lambda m: "-" if pd.isna(m) else f"{m:.1%}")
+    )
     return [
         summary,
         html.Div(
             [
                 graph_or_message(drift, psi_figure, "No data.", "drift-psi-chart"),
                 graph_or_message(drift, ks_figure, "No data.", "drift-ks-chart"),
+                graph_or_message(
+                    drift.dropna(subset=["missing_rate"]),
+                    missing_figure,
+                    "No feature-quality rows for this selection.",
+                    "drift-missing-chart",
+                ),
             ],
             className="chart-grid",
         ),

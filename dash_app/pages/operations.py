@@ -15,10 +15,13 @@ from dash_app.components.page import (
 )
 from dash_app.data.filters import Filters
 from dash_app.data.queries import (
+    HOURLY_VIEWS,
     alerts,
     breaches,
     calls_by_model,
+    hourly_breaches,
     llm_usage,
+    llm_usage_hourly,
     provider_latency,
     thresholds,
 )
@@ -29,8 +32,18 @@ PAGE = "operations"
 PERCENTILES = {"p50": "latency_p50_ms", "p95": "latency_p95_ms", "p99": "latency_p99_ms"}
 
 
+VIEWS = [
+    {"label": "days (date range)", "value": "days"},
+    {"label": "last 24 hours", "value": "24h"},
+    {"label": "last 7 days, hourly", "value": "7d"},
+]
+
+
 def _percentile_control(_filters: Filters, _opts: object) -> list:
-    return control_row("Latency percentile", choice("ops-percentile", list(PERCENTILES), "p95"))
+    return [
+        *control_row("View", choice("ops-view", VIEWS, "days")),
+        *control_row("Latency percentile", choice("ops-percentile", list(PERCENTILES), "p95")),
+    ]
 
 
 def layout(**query: str) -> html.Div:
@@ -45,7 +58,9 @@ def layout(**query: str) -> html.Div:
     )
 
 
-def operations_body(source: SnapshotReader, filters: Filters, percentile: str = "p95") -> list:
+def operations_body(
+    source: SnapshotReader, filters: Filters, percentile: str = "p95", view: str = "days"
+) -> list:
     active = alerts(source, filters, active_only=True)
     top = (
         html.Div(
@@ -57,6 +72,8 @@ def operations_body(source: SnapshotReader, filters: Filters, percentile: str = 
             "No active alerts for this selection.", className="alert-strip alert-strip-ok"
         )
     )
+    if view in HOURLY_VIEWS:
+        return [top, *hourly_body(source, filters, percentile, HOURLY_VIEWS[view])]
     usage = llm_usage(source, filters)
     if usage.empty:
         return [top, message("No LLM calls for this selection.")]
@@ -141,20 +158,89 @@ def operations_body(source: SnapshotReader, filters: Filters, percentile: str = 
     return [top, html.Div(charts_row, className="chart-grid")]
 
 
+def hourly_body(source: SnapshotReader, filters: Filters, percentile: str, hours: int) -> list:
+    """The last `hours` hours up to the newest hour with calls, per UTC hour; the
+    daily rules' thresholds are drawn and hours past them marked with ×."""
+    usage = llm_usage_hourly(source, filters, hours)
+    if usage.empty:
+        return [message("No LLM calls in the newest hours for this selection.")]
+    per_model = calls_by_model(usage)
+    column = PERCENTILES.get(percentile, "latency_p95_ms")
+    series = usage.assign(series=usage.provider + " · " + usage.model + " · " + usage.team)
+    first, last = usage.date.min(), usage.date.max()
+    note = html.P(
+        f"{hours} hours up to the newest hour with calls ({last:%Y-%m-%d %H:00} UTC); the date "
+        "range does not apply. Thresholds are the daily alert rules'; × marks an hour past one.",
+        id="ops-hourly-summary",
+        className="summary",
+    )
+
+    def error_figure():
+        fig = charts.lines(
+            per_model, "date", "error_rate", "series", "Hourly error rate per provider · model",
+            "error rate", percent=True,
+        )  # fmt: skip
+        rules = thresholds(source, "error_rate", "fct_llm_usage_daily", filters)
+        charts.add_thresholds(fig, rules)
+        charts.add_breaches(fig, hourly_breaches(per_model, "error_rate", rules))
+        return fig
+
+    def latency_figure():
+        fig = charts.lines(
+            series, "date", column, "series", f"Hourly {percentile} latency per provider · model · team", "ms"
+        )  # fmt: skip
+        rules = thresholds(source, "latency_p95_ms", "fct_llm_usage_daily", filters)
+        if column == "latency_p95_ms":
+            charts.add_thresholds(fig, rules)
+            charts.add_breaches(fig, hourly_breaches(series, column, rules))
+        fig["layout"]["legend"] = {"orientation": "v", "x": 1.02, "y": 1, "font": {"size": 10}}
+        fig["layout"]["height"] = 420
+        return fig
+
+    return [
+        note,
+        html.Div(
+            [
+                dcc.Graph(
+                    id="ops-hourly-calls-chart",
+                    figure=charts.stacked_bars(
+                        per_model,
+                        "date",
+                        "calls",
+                        "series",
+                        "Calls per hour · provider · model",
+                        "calls",
+                    ),
+                    config=GRAPH_CONFIG,
+                ),
+                graph_or_message(per_model, error_figure, "No calls.", "ops-hourly-errors-chart"),
+                graph_or_message(series, latency_figure, "No calls.", "ops-hourly-latency-chart"),
+            ],
+            className="chart-grid",
+            **{"data-first-hour": str(first), "data-last-hour": str(last)},
+        ),
+    ]
+
+
 def update(start, end, *values) -> list:
-    *filter_values, _snapshot, percentile = values
+    *filter_values, _snapshot, percentile, view = values
     return render(
         PAGE,
         start,
         end,
         tuple(filter_values),
-        lambda source, filters: operations_body(source, filters, percentile or "p95"),
+        lambda source, filters: operations_body(
+            source, filters, percentile or "p95", view or "days"
+        ),
     )
 
 
-callback(Output("ops-body", "children"), *page_inputs(PAGE), Input("ops-percentile", "value"))(
-    update
-)
+callback(
+    Output("ops-body", "children"),
+    *page_inputs(PAGE),
+    Input("ops-percentile", "value"),
+    Input("ops-view", "value"),
+)(update)
 dash.register_page(
     __name__,
     path="/operations",

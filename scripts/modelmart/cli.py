@@ -267,6 +267,25 @@ def _cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from modelmart.build import project_dir
+
+    if args.target == "prometheus-rules":
+        from modelmart.prometheus_export import write_prometheus_rules
+
+        report = write_prometheus_rules(
+            project_dir(), Path(args.out or "modelmart_rules.yml"), args.app_url, not args.no_tests
+        )
+    else:
+        from modelmart.grafana_export import write_grafana
+
+        report = write_grafana(
+            project_dir(), Path(args.out or "grafana"), args.datasource_url, args.app_url
+        )
+    print("\n".join(report))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="modelmart",
@@ -452,6 +471,32 @@ def parser() -> argparse.ArgumentParser:
     srv.add_argument("--port", type=int, default=8050)
     srv.add_argument("--debug", action="store_true", help="Dash dev tools and reloading")
     srv.set_defaults(func=_cmd_serve)
+
+    exp = sub.add_parser(
+        "export",
+        help="generate Prometheus rules or a Grafana dashboard from the alert rules and SLOs",
+        description="prometheus-rules: a rule file (recording and alerting rules from "
+        "seeds/alert_rules.csv and seeds/slos.csv) and its promtool unit tests next to it. "
+        "grafana: a dashboard JSON and provisioning YAML for the data source and folder.",
+    )
+    exp.add_argument("target", choices=["prometheus-rules", "grafana"])
+    exp.add_argument(
+        "--out",
+        help="rule file (default modelmart_rules.yml) or folder for grafana (default grafana/)",
+    )
+    exp.add_argument(
+        "--app-url",
+        default=os.environ.get("MODELMART_APP_URL", "http://127.0.0.1:8050"),
+        help="base URL of the Dash app for the alerts' links (default $MODELMART_APP_URL or "
+        "http://127.0.0.1:8050)",
+    )
+    exp.add_argument(
+        "--datasource-url",
+        default=os.environ.get("MODELMART_PROMETHEUS_URL", "http://127.0.0.1:9090"),
+        help="Prometheus URL for the Grafana data source (default $MODELMART_PROMETHEUS_URL)",
+    )
+    exp.add_argument("--no-tests", action="store_true", help="rule file only, no promtool tests")
+    exp.set_defaults(func=_cmd_export)
     return top
 
 

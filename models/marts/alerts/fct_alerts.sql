@@ -157,3 +157,6 @@ final as (
 )
 
 select * from final
+-- SLO burn-rate alerts (pages and tickets, models/marts/slo) share the columns
+union all
+select * from {{ ref('fct_slo_alerts') }}
