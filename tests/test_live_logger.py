@@ -159,8 +159,17 @@ def test_kill_9_loses_no_acknowledged_event_and_stores_none_twice(tmp_path: Path
             env=env,
         )
         lines: list[str] = []
-        reader = threading.Thread(target=lambda c=child, out=lines: out.extend(c.stdout))
+        started = threading.Event()
+
+        def read(c: subprocess.Popen = child, out: list[str] = lines, ev=started) -> None:
+            for line in c.stdout:
+                out.append(line)
+                ev.set()  # logging for real: the random kill moment counts from here
+            ev.set()
+
+        reader = threading.Thread(target=read)
         reader.start()
+        started.wait(timeout=120)  # a loaded machine takes seconds to import pandas
         promoter = None
         if run % 2:  # a promotion racing the logger, killed too
             promoter = subprocess.Popen(
@@ -168,7 +177,7 @@ def test_kill_9_loses_no_acknowledged_event_and_stores_none_twice(tmp_path: Path
                 env=env,
                 stdout=subprocess.DEVNULL,
             )
-        time.sleep(rng.uniform(0.8, 2.0))
+        time.sleep(rng.uniform(0.0, 1.2))
         child.send_signal(signal.SIGKILL)
         if promoter is not None:
             time.sleep(rng.uniform(0, 0.5))
