@@ -337,6 +337,7 @@ def test_experiments_scorecards_equal_the_marts_and_the_selection_is_shareable(
     assert status["summary_model"] == "running"
     for row in results.drop_duplicates(["experiment", "variant"]).itertuples():
         key = f"{row.experiment}-{row.variant}"
+        page.wait_for_selector(f"#exp-chart-{key} .main-svg")
         assert page.inner_text(f"#exp-conclusion-{key}") == row.conclusion
         assert page.locator(f"#exp-srm-{key}").count() == int(row.is_srm)
         # the error bars: one point per metric with a lift, x = the mart's lift
@@ -351,6 +352,7 @@ def test_experiments_scorecards_equal_the_marts_and_the_selection_is_shareable(
     win = results[(results.experiment == "upsell_prompt") & (results.metric == "conversion")].iloc[
         0
     ]
+    page.wait_for_selector("#exp-table-upsell_prompt-upsell td")
     cells = page.locator("#exp-table-upsell_prompt-upsell tbody tr").nth(1).locator("td")
     texts = cells.all_inner_texts()
     assert texts[0] == "Conversion" and texts[1] == "primary"

@@ -12,13 +12,7 @@ events as (
 ),
 
 user_sessions as (
-    select distinct
-        users.experiment,
-        users.user_id,
-        events.session_id
-    from users
-    inner join events on users.user_id = events.user_id
-    where events.session_id is not null
+    select * from {{ ref('int_experiment_user_sessions') }}
 ),
 
 by_user as (

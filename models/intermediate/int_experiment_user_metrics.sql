@@ -11,22 +11,12 @@ linked as (
     select * from {{ ref('int_experiment_events_linked') }}
 ),
 
-events as (
-    select * from {{ ref('stg_landing__business_events') }}
-),
-
 calls as (
     select * from {{ ref('int_llm_calls_priced') }}
 ),
 
 user_sessions as (
-    select distinct
-        users.experiment,
-        users.user_id,
-        events.session_id
-    from users
-    inner join events on users.user_id = events.user_id
-    where events.session_id is not null
+    select * from {{ ref('int_experiment_user_sessions') }}
 ),
 
 event_totals as (
