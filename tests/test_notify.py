@@ -424,6 +424,21 @@ def test_status_shows_a_channel_failing_several_runs(incident, http, tmp_path):
 # ------------------------------------------------------------------ kill -9
 
 
+def kill_notify_when(http: HttpReceiver, path: str, home: Path, env: dict, *args: str) -> None:
+    """`modelmart notify --send ARGS` in a process, killed -9 once ``path`` got its request."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modelmart.cli", "--home", str(home), "notify", "--send", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        http.wait_for(path, 1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+
+
 def test_kill_9_during_notify_never_resends_what_a_receiver_accepted(
     incident, http, smtp, tmp_path
 ):
@@ -432,17 +447,7 @@ def test_kill_9_during_notify_never_resends_what_a_receiver_accepted(
     # routes go in id order: oncall_slack is accepted, then PagerDuty hangs
     http.script["/pd"] = [Reply(hang=True)]
     env = {**os.environ, **receiver_env(http, smtp), "MODELMART_NOW": T0.isoformat()}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelmart.cli", "--home", str(home), "notify", "--send"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        http.wait_for("/pd", 1)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+    kill_notify_when(http, "/pd", home, env)
     assert len(http.on("/slack")) == 1 and smtp.messages == []
     http.script["/pd"] = [Reply(202)]
     rerun = run_cli(home, "notify", "--send", env=env)
@@ -467,27 +472,7 @@ def test_kill_9_while_slack_is_in_doubt_does_not_resend_it(incident, http, tmp_p
     publish(home, incident["snapshots"][1])
     http.script["/slack"] = [Reply(hang=True)]
     env = {**os.environ, **receiver_env(http), "MODELMART_NOW": T0.isoformat()}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "modelmart.cli",
-            "--home",
-            str(home),
-            "notify",
-            "--send",
-            "--route",
-            "oncall_slack",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        http.wait_for("/slack", 1)
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+    kill_notify_when(http, "/slack", home, env, "--route", "oncall_slack")
     http.script["/slack"] = [Reply(200)]
     rerun = run_cli(home, "notify", "--send", "--route", "oncall_slack", env=env)
     assert rerun.returncode == 0 and len(http.on("/slack")) == 1  # at most once

@@ -105,10 +105,15 @@ def _notify_after_build(home: str | None) -> None:
         print(f"notify: FAILED ({type(exc).__name__}: {redact(str(exc))}); the build stands")
 
 
+def _send_asked(args: argparse.Namespace) -> bool:
+    """--send, or MODELMART_NOTIFY=send: deliver instead of a dry run."""
+    return args.send or os.environ.get("MODELMART_NOTIFY", "").strip().lower() == "send"
+
+
 def _cmd_notify(args: argparse.Namespace) -> int:
     from modelmart.notify.engine import parse_now, run
 
-    send = args.send or os.environ.get("MODELMART_NOTIFY", "").strip().lower() == "send"
+    send = _send_asked(args)
     now = parse_now(args.now or os.environ.get("MODELMART_NOW"))
     result = run(args.home, send=send, now=now, routes_only=set(args.route) if args.route else None)
     print(result.summary())
@@ -118,7 +123,7 @@ def _cmd_notify(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from modelmart.notify.report import send_report
 
-    send = args.send or os.environ.get("MODELMART_NOTIFY", "").strip().lower() == "send"
+    send = _send_asked(args)
     print(send_report(args.home, args.period, send=send, output=args.format, now_text=args.now))
     return 0
 

@@ -148,18 +148,24 @@ def unit_of(metric: str) -> str:
     return ""
 
 
-def format_value(metric: str, value: float | None) -> str:
-    """A metric value with its unit: 1,250 ms, $12.30, 4.2 %, 3."""
+def format_unit(value: float | None, unit: str) -> str:
+    """A value in its unit: 1,250 ms, $12.30, 4.2 % (ratio), 1,234 (count), 3.5 (plain)."""
     if value is None:
         return "no data"
-    unit = unit_of(metric)
     if unit == "ms":
         return f"{value:,.0f} ms"
     if unit == "usd":
         return f"${value:,.2f}"
     if unit == "ratio":
         return f"{100 * value:.1f} %"
+    if unit == "count":
+        return f"{value:,.0f}"
     return f"{value:,.4g}"
+
+
+def format_value(metric: str, value: float | None) -> str:
+    """A metric's value with the unit its name implies (``_ms``, ``_usd``, rates)."""
+    return format_unit(value, unit_of(metric))
 
 
 def alert_link(alert: Alert, app_url: str) -> str:
@@ -189,7 +195,7 @@ def since_text(notice: Notice) -> str:
     if notice.event == "no_data":
         return f"since {a.first_seen_date}; the series has no value after {a.last_seen_date} (not a recovery)"
     if notice.event == "flapping":
-        return f"since {a.first_seen_date}; fired again within days of alert {a.previous_alert_id}"
+        return f"since {a.first_seen_date}; started again soon after its previous alert {a.previous_alert_id} ended"
     return f"since {a.first_seen_date} ({a.breach_days} breach days)"
 
 

@@ -304,10 +304,8 @@ def _run_locked(
     run_id = now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     result = NotifyResult(run_id, send)
     log_file = notify_log.log_path(paths)
-    records = notify_log.read(log_file)
-    notify_log.append(log_file, close_interrupted(records, run_id, now))
-    records = notify_log.read(log_file)
-    history = History.of(records)
+    notify_log.append(log_file, close_interrupted(notify_log.read(log_file), run_id, now))
+    history = History.of(notify_log.read(log_file))
     alerts, routes = load(paths.warehouse)
     if routes_only:
         unknown = routes_only - {r.route_id for r in routes}
@@ -318,13 +316,8 @@ def _run_locked(
         routes = [r for r in routes if r.route_id in routes_only]
     outbox = notify_log.outbox_dir(paths) / run_id
     mode = "send" if send else "dry_run"
-
-    def count(outcome: str, n: int = 1) -> None:
-        result.counts[outcome] = result.counts.get(outcome, 0) + n
-
-    digest_cache: dict[str, object] = {}
+    digests: dict[str, object] = {}
     for route in routes:
-        channel = CHANNELS[route.channel]
         base = {
             "run_id": run_id,
             "mode": mode,
@@ -332,156 +325,128 @@ def _run_locked(
             "channel": route.channel,
             "target": route.target,
         }
-        where = f"{route.route_id} → {route.channel}/{route.target}"
-        notices: list[Notice] = []
-        digest = None
-        digest_key = None
-        if route.sends == "alerts":
-            for alert in alerts:
-                if route.matches(alert):
-                    event = due_event(alert, route, history, now)
-                    if event:
-                        notices.append(Notice(alert, event))
-            if channel.pages and any(n.event == "flapping" for n in notices):
-                skipped = [n for n in notices if n.event == "flapping"]
-                notices = [n for n in notices if n.event != "flapping"]
-                if send:
-                    notify_log.append(
-                        log_file,
-                        [
-                            _record(
-                                base,
-                                n,
-                                recorded_at=_iso(now),
-                                outcome="skipped",
-                                detail="flapping: not re-paged",
-                            )
-                            for n in skipped
-                        ],
-                    )
-                count("skipped", len(skipped))
-                result.lines.append(f"  {where}: {len(skipped)} flapping alert(s) not paged")
-            if not notices:
-                continue
-        else:
-            period = "daily" if route.sends == "daily_digest" else "weekly"
-            digest_key = digest_key_of(period, now)
-            if (route.route_id, digest_key) in history.digests:
-                continue
-            if period not in digest_cache:
-                from modelmart.notify.report import build_digest
 
-                digest_cache[period] = build_digest(paths.warehouse, period)
-            digest = digest_cache[period]
-        settings, missing = resolve(route.channel, route.target, env)
-        label = f"{len(notices)} notice(s)" if digest is None else f"{digest_key} digest"
-        items: list[Notice | None] = list(notices) if digest is None else [None]
-        extra = {"digest_key": digest_key, "event": "digest"} if digest is not None else {}
-        if missing:
+        def write(items: list[Notice | None], outcome: str, base=base, **fields) -> None:
+            """One log record per notice (or one for a digest), counted in the result."""
+            fields.setdefault("recorded_at", _iso(now))
             notify_log.append(
-                log_file,
-                [
-                    _record(
-                        base,
-                        n,
-                        recorded_at=_iso(now),
-                        outcome="skipped",
-                        detail="target not configured: set " + ", ".join(missing),
-                        **extra,
-                    )
-                    for n in items
-                ],
+                log_file, [_record(base, n, outcome=outcome, **fields) for n in items]
             )
-            count("skipped", len(items))
-            result.lines.append(f"  {where}: {label} skipped: set {', '.join(missing)}")
-            continue
-        message = Message(route, notices, digest, now, knobs.app_url)
-        try:
-            payloads = channel.render(message)
-        except Exception as exc:  # a rendering bug in one channel never blocks the others
-            detail = redact(f"cannot render: {type(exc).__name__}: {exc}", env)
-            notify_log.append(
-                log_file,
-                [
-                    _record(
-                        base, n, recorded_at=_iso(now), outcome="failed", detail=detail, **extra
-                    )
-                    for n in items
-                ],
-            )
-            count("failed", len(items))
-            result.lines.append(f"  {where}: {detail}")
-            continue
-        for number, payload in enumerate(payloads, 1):
-            covered: list[Notice | None] = list(payload.notices) if digest is None else [None]
-            delivery_id = f"{run_id}:{route.route_id}:{number}"
-            if not send:
-                outbox.mkdir(parents=True, exist_ok=True)
-                file = outbox / f"{route.route_id}-{number}.{payload.suffix}"
-                file.write_text(redact(payload.preview, env))
-                notify_log.append(
-                    log_file,
-                    [
-                        _record(
-                            base,
-                            n,
-                            recorded_at=_iso(now),
-                            outcome="dry_run",
-                            delivery_id=delivery_id,
-                            detail=str(file),
-                            **extra,
-                        )
-                        for n in covered
-                    ],
-                )
-                count("dry_run", len(covered))
-                result.lines.append(f"  {where}: would send {label} → {file}")
-                continue
-            notify_log.append(
-                log_file,
-                [
-                    _record(
-                        base,
-                        n,
-                        recorded_at=_iso(now),
-                        outcome="sending",
-                        delivery_id=delivery_id,
-                        **extra,
-                    )
-                    for n in covered
-                ],
-            )
-            attempts, error = deliver(channel, payload, settings, knobs, sleep)
-            finished = _iso(now + dt.timedelta(seconds=time.monotonic() - started))
-            outcome = "failed" if error else "sent"
-            detail = redact(error.detail, env) if error else None
-            notify_log.append(
-                log_file,
-                [
-                    _record(
-                        base,
-                        n,
-                        recorded_at=finished,
-                        outcome=outcome,
-                        status_code=error.status if error else None,
-                        attempts=attempts,
-                        delivery_id=delivery_id,
-                        detail=detail,
-                        **extra,
-                    )
-                    for n in covered
-                ],
-            )
-            count(outcome, len(covered))
-            tail = (
-                f"sent ({attempts} attempt{'s' if attempts > 1 else ''})"
-                if not error
-                else f"FAILED after {attempts} attempt(s): {detail}"
-            )
-            result.lines.append(
-                f"  {where}: {label if len(payloads) == 1 else f'{len(covered)} notice(s)'} {tail}"
-            )
+            if outcome != "sending":  # a step, not an outcome: its sent / failed follows
+                result.counts[outcome] = result.counts.get(outcome, 0) + len(items)
+
+        _route_run(
+            route,
+            alerts,
+            history,
+            now,
+            send,
+            knobs,
+            env,
+            sleep,
+            outbox,
+            digests,
+            paths,
+            write,
+            result,
+            started,
+        )
     return result
+
+
+def _route_run(
+    route: Route,
+    alerts: list[Alert],
+    history: History,
+    now: dt.datetime,
+    send: bool,
+    knobs: Settings,
+    env: Mapping[str, str],
+    sleep: Callable[[float], None],
+    outbox: Path,
+    digests: dict[str, object],
+    paths: Paths,
+    write: Callable[..., None],
+    result: NotifyResult,
+    started: float,
+) -> None:
+    """What one route gets in this run: due notices grouped into one message (or the
+    digest), rendered by its channel, written to the outbox or delivered, logged."""
+    channel = CHANNELS[route.channel]
+    where = f"{route.route_id} → {route.channel}/{route.target}"
+    notices: list[Notice] = []
+    digest = None
+    extra: dict[str, str] = {}
+    if route.sends == "alerts":
+        for alert in alerts:
+            event = due_event(alert, route, history, now) if route.matches(alert) else None
+            if event:
+                notices.append(Notice(alert, event))
+        flapping = [n for n in notices if n.event == "flapping"]
+        if channel.pages and flapping:
+            notices = [n for n in notices if n.event != "flapping"]
+            if send:  # a dry run changes no state, suppression included
+                write(flapping, "skipped", detail="flapping: not re-paged")
+            result.lines.append(f"  {where}: {len(flapping)} flapping alert(s) not paged")
+        if not notices:
+            return
+        label = f"{len(notices)} notice(s)"
+    else:
+        period = "daily" if route.sends == "daily_digest" else "weekly"
+        key = digest_key_of(period, now)
+        if (route.route_id, key) in history.digests:
+            return
+        if period not in digests:
+            from modelmart.notify.report import build_digest
+
+            digests[period] = build_digest(paths.warehouse, period)
+        digest = digests[period]
+        extra = {"digest_key": key, "event": "digest"}
+        label = f"{key} digest"
+    items: list[Notice | None] = list(notices) if digest is None else [None]
+    settings, missing = resolve(route.channel, route.target, env)
+    if missing:
+        write(items, "skipped", detail="target not configured: set " + ", ".join(missing), **extra)
+        result.lines.append(f"  {where}: {label} skipped: set {', '.join(missing)}")
+        return
+    try:
+        payloads = channel.render(Message(route, notices, digest, now, knobs.app_url))
+    except Exception as exc:  # a rendering bug in one channel never blocks the others
+        detail = redact(f"cannot render: {type(exc).__name__}: {exc}", env)
+        write(items, "failed", detail=detail, **extra)
+        result.lines.append(f"  {where}: {detail}")
+        return
+    for number, payload in enumerate(payloads, 1):
+        covered: list[Notice | None] = list(payload.notices) if digest is None else [None]
+        delivery = {"delivery_id": f"{result.run_id}:{route.route_id}:{number}", **extra}
+        what = label if len(payloads) == 1 else f"{len(covered)} notice(s)"
+        if not send:
+            outbox.mkdir(parents=True, exist_ok=True)
+            file = outbox / f"{route.route_id}-{number}.{payload.suffix}"
+            file.write_text(redact(payload.preview, env))
+            write(covered, "dry_run", detail=str(file), **delivery)
+            result.lines.append(f"  {where}: would send {what} → {file}")
+            continue
+        write(covered, "sending", **delivery)
+        attempts, error = deliver(channel, payload, settings, knobs, sleep)
+        finished = _iso(now + dt.timedelta(seconds=time.monotonic() - started))
+        detail = redact(error.detail, env) if error else None
+        write(
+            covered,
+            "failed" if error else "sent",
+            recorded_at=finished,
+            status_code=error.status if error else None,
+            attempts=attempts,
+            detail=detail,
+            **delivery,
+        )
+        plural = "s" if attempts > 1 else ""
+        tail = (
+            f"FAILED after {attempts} attempt{plural}: {detail}"
+            if error
+            else f"sent ({attempts} attempt{plural})"
+        )
+        result.lines.append(f"  {where}: {what} {tail}")
 
 
 def digest_key_of(period: str, now: dt.datetime) -> str:

@@ -35,6 +35,7 @@ from pathlib import Path
 import duckdb
 
 from modelmart.config import UserError, get_paths
+from modelmart.notify.base import format_unit as fmt
 
 
 @dataclass
@@ -90,18 +91,6 @@ class Digest:
 
     def figure(self, key: str) -> Figure:
         return next(f for f in self.figures if f.key == key)
-
-
-def fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "no data"
-    if unit == "usd":
-        return f"${value:,.2f}"
-    if unit == "ratio":
-        return f"{100 * value:.1f} %"
-    if unit == "ms":
-        return f"{value:,.0f} ms"
-    return f"{value:,.0f}"
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> tuple:
