@@ -74,6 +74,12 @@ def write_csv(path: Path, rows: list[list[str]], header: str = CALL_HEADER) -> P
     return path
 
 
+def row_numbers(home: Path, stream: str) -> dict[str, int]:
+    """event_id -> _source_row of every stored row."""
+    got = stored(home, stream)
+    return dict(zip(got.event_id, got._source_row, strict=True))
+
+
 def bad_rows(home: Path, stream: str) -> set[tuple[int, str, str | None]]:
     return {
         (int(r.source_row), r.reason, r.column_name) for r in quarantined(home, stream).itertuples()
@@ -120,13 +126,8 @@ def test_unterminated_quote_is_a_malformed_row_where_it_starts(tmp_path: Path) -
     home = tmp_path / "home"
     _, counts = ingest(home, path, "llm_calls")
     assert counts == {"read": 8, "stored": 4, "duplicate": 0, "quarantined": 4}
+    assert row_numbers(home, "llm_calls") == {"c1": 1, "c3": 3, "c6": 6, "c8": 8}
     got = stored(home, "llm_calls")
-    assert dict(zip(got.event_id, got._source_row, strict=True)) == {
-        "c1": 1,
-        "c3": 3,
-        "c6": 6,
-        "c8": 8,
-    }
     models = dict(zip(got.event_id, got.model, strict=True))
     assert models["c1"] == "gpt-4o, mini" and models["c6"] == 'quoted "inner" ok'
     bad = quarantined(home, "llm_calls").set_index("source_row")
@@ -606,14 +607,8 @@ def test_mixed_line_ends_byte_order_mark_and_blank_lines(tmp_path: Path) -> None
     home = tmp_path / "home"
     _, counts = ingest(home, path, "llm_calls")
     assert counts == {"read": 5, "stored": 5, "duplicate": 0, "quarantined": 0}
-    got = stored(home, "llm_calls")
-    assert dict(zip(got.event_id, got._source_row, strict=True)) == {
-        "c1": 1,
-        "c3": 3,
-        "c4": 4,
-        "c6": 6,
-        "c7": 7,
-    }
+    assert row_numbers(home, "llm_calls") == {"c1": 1, "c3": 3, "c4": 4, "c6": 6, "c7": 7}
+    got = stored(home, "llm_calls").sort_values("_source_row")
     assert got.use_case.tolist() == ["chat", "two\r\nlines", "chat", "end", "last"]
 
 
