@@ -28,6 +28,7 @@ PAGES = {
     "calibration": ("/calibration", "#calibration-confusion-chart .main-svg"),
     "cost": ("/cost", "#cost-table"),
     "alerts": ("/alerts", "#alerts-table"),
+    "slo": ("/slo", "#slo-gauge .main-svg"),
     "not-found": ("/no-such-page", "text=Page not found"),
 }
 
@@ -132,6 +133,7 @@ def test_every_page_renders_without_console_errors(served, page):
         "Calibration",
         "Cost",
         "Alerts",
+        "SLOs",
     ]
 
 
