@@ -64,3 +64,34 @@
         and {{ column }} in ({{ modelmart.changed_prediction_dates(modelmart.built_watermark()) }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- Usage dates an incremental LLM usage mart must re-aggregate: dates of calls in
+    batches newer than the watermark (every date when `everything` is true, e.g. the
+    prices changed), and the last `lookback_days` dates already built. Shared by the
+    daily and hourly usage marts, so they re-aggregate the same dates. -#}
+{% macro changed_usage_dates(watermark, everything=false) -%}
+    select distinct new_calls.created_date as usage_date
+    from {{ ref('stg_landing__llm_calls') }} as new_calls
+    {% if not everything %}where new_calls.batch_seq > {{ watermark }}{% endif %}
+    union
+    select built.usage_date from {{ this }} as built
+    where built.usage_date >= {{ modelmart.add_days(modelmart.built_last_date('usage_date'), -var('lookback_days')) }}
+{%- endmacro %}
+
+{#- The additive and percentile measures of LLM calls (int_llm_calls_priced) for
+    a GROUP BY: the same definitions per day and per hour. -#}
+{% macro llm_usage_measures() -%}
+    cast(count(*) as bigint) as calls,
+    cast(sum(case when is_error then 1 else 0 end) as bigint) as errors,
+    {{ modelmart.percentile_cont('response_time_ms', 0.5) }} as latency_p50_ms,
+    {{ modelmart.percentile_cont('response_time_ms', 0.95) }} as latency_p95_ms,
+    {{ modelmart.percentile_cont('response_time_ms', 0.99) }} as latency_p99_ms,
+    cast(sum(tokens_input) as bigint) as tokens_input,
+    cast(sum(tokens_output) as bigint) as tokens_output,
+    cast(sum(tokens_cached_input) as bigint) as tokens_cached_input,
+    cast(sum(tokens_total) as bigint) as tokens_total,
+    sum(cost_usd) as cost_usd,
+    cast(sum(case when is_priced then 0 else 1 end) as bigint) as unpriced_calls,
+    cast(sum(case when is_priced then 0 else tokens_total end) as bigint) as unpriced_tokens,
+    max(batch_seq) as source_batch_seq
+{%- endmacro %}

@@ -29,6 +29,7 @@ PAGES = {
     "cost": ("/cost", "#cost-table"),
     "alerts": ("/alerts", "#alerts-table"),
     "experiments": ("/experiments", "#exp-summary"),
+    "slo": ("/slo", "#slo-gauge .main-svg"),
     "not-found": ("/no-such-page", "text=Page not found"),
 }
 
@@ -134,6 +135,7 @@ def test_every_page_renders_without_console_errors(served, page):
         "Cost",
         "Alerts",
         "Experiments",
+        "SLOs",
     ]
 
 

@@ -345,3 +345,28 @@ def panel_expr(board: dict, title: str) -> str:
     for variable in ("$provider", "$model_version", "$model"):
         expr = expr.replace(variable, ".*")
     return expr
+
+
+def test_scrapes_of_one_snapshot_read_the_marts_once(incident_home: Path) -> None:
+    from dash_app.app import create_app
+    from dash_app.config import AppConfig
+
+    app = create_app(AppConfig(warehouse=get_paths(incident_home).warehouse))
+    reader = app.server.config["MODELMART_READER"]
+    queries: list[str] = []
+    original = reader.query
+
+    def counting(sql: str, params=None):
+        queries.append(sql)
+        return original(sql, params)
+
+    reader.query = counting
+    client = app.server.test_client()
+    first = client.get("/metrics").get_data(as_text=True)
+    after_first = len(queries)
+    second = client.get("/metrics").get_data(as_text=True)
+    assert after_first > 10 and len(queries) == after_first  # the second scrape: no query
+    strip = [line for line in first.splitlines() if not line.startswith("modelmart_snapshot_age")]
+    assert strip == [
+        line for line in second.splitlines() if not line.startswith("modelmart_snapshot_age")
+    ]

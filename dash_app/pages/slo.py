@@ -174,5 +174,5 @@ def update(start, end, _snapshot, search) -> list:
 
 callback(Output("slo-body", "children"), *page_inputs(PAGE), Input("url", "search"))(update)
 dash.register_page(
-    __name__, path="/slo", name="SLOs", title="modelmart · SLOs", order=6, layout=layout
+    __name__, path="/slo", name="SLOs", title="modelmart · SLOs", order=7, layout=layout
 )

@@ -17,11 +17,7 @@ thresholds as (
 
 {% if is_incremental() %}
     changed_dates as (
-        select distinct calls.created_date as usage_date from calls
-        {% if not thresholds_changed %}where calls.batch_seq > {{ watermark }}{% endif %}
-        union
-        select built.usage_date from {{ this }} as built
-        where built.usage_date >= {{ modelmart.add_days(modelmart.built_last_date('usage_date'), -var('lookback_days')) }}
+        {{ modelmart.changed_usage_dates(watermark, thresholds_changed) }}
     ),
 {% endif %}
 

@@ -10,17 +10,9 @@ with calls as (
 ),
 
 {% if is_incremental() %}
-    new_calls as (
-        select * from {{ ref('stg_landing__llm_calls') }}
-        {% if not reprice %}where batch_seq > {{ watermark }}{% endif %}
-    ),
-
-    -- the same dates as fct_llm_usage_daily re-aggregates, so the two stay equal
+    -- dates touched by new batches (every date when prices changed) and the lookback
     changed_dates as (
-        select distinct new_calls.created_date as usage_date from new_calls
-        union
-        select built.usage_date from {{ this }} as built
-        where built.usage_date >= {{ modelmart.add_days(modelmart.built_last_date('usage_date'), -var('lookback_days')) }}
+        {{ modelmart.changed_usage_dates(watermark, reprice) }}
     ),
 {% endif %}
 
@@ -41,20 +33,8 @@ aggregated as (
         provider,
         model,
         team,
-        cast(count(*) as bigint) as calls,
-        cast(sum(case when is_error then 1 else 0 end) as bigint) as errors,
-        {{ modelmart.percentile_cont('response_time_ms', 0.5) }} as latency_p50_ms,
-        {{ modelmart.percentile_cont('response_time_ms', 0.95) }} as latency_p95_ms,
-        {{ modelmart.percentile_cont('response_time_ms', 0.99) }} as latency_p99_ms,
-        cast(sum(tokens_input) as bigint) as tokens_input,
-        cast(sum(tokens_output) as bigint) as tokens_output,
-        cast(sum(tokens_cached_input) as bigint) as tokens_cached_input,
-        cast(sum(tokens_total) as bigint) as tokens_total,
-        sum(cost_usd) as cost_usd,
-        cast(sum(case when is_priced then 0 else 1 end) as bigint) as unpriced_calls,
-        cast(sum(case when is_priced then 0 else tokens_total end) as bigint) as unpriced_tokens,
         max(created_at) as last_call_at,
-        max(batch_seq) as source_batch_seq
+        {{ modelmart.llm_usage_measures() }}
     from scoped
     group by created_hour, created_date, provider, model, team
 ),
