@@ -164,11 +164,12 @@ def _register_shell_callbacks(app: Dash) -> None:
         Input({"type": "filter", "field": ALL}, "value"),
         State({"type": "filter", "field": ALL}, "id"),
         State("f-carry", "data"),
+        State("url", "search"),
         prevent_initial_call=True,
     )
-    def keep_filters_in_url(start, end, values, ids, carry):
+    def keep_filters_in_url(start, end, values, ids, carry, search):
         chosen = {**(carry or {}), **{i["field"]: v for i, v in zip(ids, values, strict=True)}}
-        return Filters.from_controls(start, end, chosen).to_search()
+        return Filters.from_controls(start, end, chosen).to_search_keeping(search)
 
     @app.callback(
         Output({"type": "nav", "page": ALL}, "href"),

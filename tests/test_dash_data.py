@@ -125,6 +125,16 @@ def test_filters_round_trip_through_the_url():
         filters.to_search()
         == "?start=2026-10-01&end=2026-10-31&provider=openai&provider=anthropic&team=support"
     )
+    # a page's own parameters survive a change of the shared filters; stale shared ones go
+    assert (
+        filters.to_search_keeping(
+            "?start=2026-01-01&slo=latency&provider=x&experiment=a&experiment=b"
+        )
+        == "?start=2026-10-01&end=2026-10-31&provider=openai&provider=anthropic&team=support"
+        "&slo=latency&experiment=a&experiment=b"
+    )
+    assert Filters().to_search_keeping("?slo=latency&team=x") == "?slo=latency"
+    assert Filters().to_search_keeping(None) == ""
     assert Filters.from_query({"start": "yesterday", "end": ""}).start is None
     prev = filters.previous()
     assert (prev.start, prev.end) == (dt.date(2026, 8, 31), dt.date(2026, 9, 30))

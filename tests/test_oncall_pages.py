@@ -4,6 +4,7 @@ against independent SQL on the marts."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -134,6 +135,17 @@ def test_slo_and_hourly_pages_in_a_browser(page, served: str, demo_home: Path) -
     target = other.inner_text()
     other.click()
     page.wait_for_url(f"**slo={target}**")
+    page.wait_for_function(
+        f"document.querySelector('#slo-body h2')?.innerText.startsWith('{target}:')"
+    )
+    # changing a shared filter (the dates) keeps the chosen SLO in the URL and on the page
+    newest = sql(demo_home, "select max(status_date) from marts.fct_slo_status")[0][0]
+    start = (newest - dt.timedelta(days=3)).isoformat()
+    dates = page.locator("#f-dates")
+    dates.fill(start)
+    dates.press("Enter")
+    page.wait_for_url(f"**start={start}**")
+    assert f"slo={target}" in page.url
     page.wait_for_function(
         f"document.querySelector('#slo-body h2')?.innerText.startsWith('{target}:')"
     )

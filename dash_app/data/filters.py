@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 LIST_FIELDS = ("provider", "model", "team", "version")
 DEFAULT_DAYS = 30
@@ -93,6 +93,17 @@ class Filters:
         for field in LIST_FIELDS:
             pairs.extend((field, value) for value in getattr(self, field))
         return "?" + urlencode(pairs) if pairs else ""
+
+    def to_search_keeping(self, search: str | None) -> str:
+        """to_search, plus the parameters of `search` that are not shared filters
+        (a page's own, such as ``slo`` or ``experiment``), so changing a shared
+        filter never drops a page's choice from a shared link."""
+        shared = {"start", "end", *LIST_FIELDS}
+        own = [(k, v) for k, v in parse_qsl((search or "").lstrip("?")) if k not in shared]
+        ours = self.to_search()
+        if not own:
+            return ours
+        return (ours + "&" if ours else "?") + urlencode(own)
 
     def describe(self) -> str:
         parts = [f"{self.start} – {self.end}"] if self.start and self.end else []
