@@ -74,6 +74,10 @@ def incident(tmp_path_factory: pytest.TempPathFactory) -> dict:
     tmp = tmp_path_factory.mktemp("incident")
     project = project_copy(tmp)
     (project / "seeds" / "alert_rules.csv").write_text(RULES)
+    # threshold alerts only: the default SLOs would page on this fixture too (their
+    # burn-rate alerts join fct_alerts; test_slo checks those runs against pandas)
+    slos = project / "seeds" / "slos.csv"
+    slos.write_text(slos.read_text().splitlines()[0] + "\n")
     (project / "seeds" / "alert_routes.csv").write_text(ROUTES)
     home = tmp / "home"
     env = {**os.environ, "MODELMART_PROJECT_DIR": str(project), "MODELMART_NOTIFY": "dry_run"}
