@@ -150,11 +150,3 @@ def test_slo_and_hourly_pages_in_a_browser(page, served: str, demo_home: Path) -
         f"document.querySelector('#slo-body h2')?.innerText.startsWith('{target}:')"
     )
     page.screenshot(path=str(PROJECT / "artifacts" / "screenshots" / "slo.png"), full_page=True)
-    page.goto(f"{served}/operations")
-    page.wait_for_selector("#ops-calls-chart .main-svg")
-    page.get_by_text("last 24 hours").click()
-    page.wait_for_selector("#ops-hourly-calls-chart .main-svg")
-    assert "24 hours up to the newest hour" in page.locator("#ops-hourly-summary").inner_text()
-    page.screenshot(
-        path=str(PROJECT / "artifacts" / "screenshots" / "operations-hourly.png"), full_page=True
-    )
