@@ -15,7 +15,7 @@ from dash_app import auth, metrics
 from dash_app.config import AppConfig
 from dash_app.context import app_config, can_see_cost, reader
 from dash_app.data.filters import Filters
-from dash_app.data.queries import freshness
+from dash_app.data.options import freshness
 from dash_app.data.warehouse import NoWarehouse, SnapshotReader
 
 PAGES = (

@@ -19,7 +19,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from dash_app.config import AppConfig, parse_users
-from dash_app.data import queries as q
+from dash_app.data import alerts, llm, overview, quality
 from dash_app.data.filters import Filters
 from dash_app.data.warehouse import NoWarehouse, SnapshotReader
 from dash_app.figures import charts
@@ -170,9 +170,9 @@ def expected_kpis(dash_daily: pd.DataFrame, start: dt.date, end: dt.date, provid
 @pytest.mark.parametrize("providers", [(), ("anthropic", "mistral")])
 def test_overview_kpis_equal_an_independent_computation(reader, marts, providers):
     filters = Filters(**{**period(marts).__dict__, "provider": providers})
-    daily = q.overview_daily(reader, filters)
+    daily = overview.overview_daily(reader, filters)
     for window in (filters, filters.previous()):
-        got = q.kpis(daily, window.start, window.end)
+        got = overview.kpis(daily, window.start, window.end)
         want = expected_kpis(marts["fct_dashboard_daily"], window.start, window.end, providers)
         for name, value in want.items():
             assert getattr(got, name) == pytest.approx(value, rel=1e-12), name
@@ -218,7 +218,7 @@ def test_an_empty_selection_says_so_instead_of_drawing_zeros(app, marts):
 
 def test_calls_and_pooled_error_rate_per_model(reader, marts):
     filters = Filters(**{**period(marts).__dict__, "team": ("support", "sales")})
-    got = q.calls_by_model(q.llm_usage(reader, filters))
+    got = llm.calls_by_model(llm.llm_usage(reader, filters))
     usage = marts["fct_llm_usage_daily"]
     usage = usage[
         (usage.usage_date >= filters.start)
@@ -242,7 +242,7 @@ def test_cost_table_budget_and_cost_per_ticket(reader, marts):
     filters = period(marts, days=45)
     usage = marts["fct_llm_usage_daily"]
     in_range = usage[(usage.usage_date >= filters.start) & (usage.usage_date <= filters.end)]
-    table = q.cost_table(q.llm_usage(reader, filters))
+    table = llm.cost_table(llm.llm_usage(reader, filters))
     unpriced = table[table.cost_usd.isna()]
     assert (
         set(unpriced.model)
@@ -253,7 +253,7 @@ def test_cost_table_budget_and_cost_per_ticket(reader, marts):
     assert table.cost_usd.sum() == pytest.approx(in_range.cost_usd.sum(), rel=1e-12)
 
     team_filters = Filters(**{**filters.__dict__, "team": ("support",)})
-    status = q.budget_status(reader, team_filters)
+    status = llm.budget_status(reader, team_filters)
     month = filters.end.replace(day=1)
     mtd = in_range[(in_range.usage_date >= month) & (in_range.team == "support")]
     budgets = marts["budgets"]
@@ -271,7 +271,7 @@ def test_cost_table_budget_and_cost_per_ticket(reader, marts):
         & (dash_daily.provider != "(none)")
     ]
     priced = rows[rows.unpriced_calls == 0]
-    per_ticket = q.cost_per_resolved_ticket(reader, filters)
+    per_ticket = llm.cost_per_resolved_ticket(reader, filters)
     assert per_ticket.value == pytest.approx(
         priced.cost_usd.sum() / priced.agent_resolved_tickets.sum(), rel=1e-12
     )
@@ -302,9 +302,9 @@ def test_cost_callback_shows_unpriced_as_unpriced_and_downloads_the_table(app, m
 
 def test_segments_reconcile_with_the_version_totals(reader, marts):
     filters = period(marts)
-    segments = q.segment_quality(reader, filters)
-    quality = q.quality(reader, filters)
-    per_version = quality.groupby("version")[["predictions", "labeled", "correct"]].sum()
+    segments = quality.segment_quality(reader, filters)
+    daily = quality.quality(reader, filters)
+    per_version = daily.groupby("version")[["predictions", "labeled", "correct"]].sum()
     assert (
         (segments.groupby("version")[["predictions", "labeled", "correct"]].sum() == per_version)
         .all()
@@ -316,7 +316,7 @@ def test_segments_reconcile_with_the_version_totals(reader, marts):
 
 def test_alerts_respect_range_and_scope(reader, marts):
     filters = Filters(**{**period(marts, days=60).__dict__, "provider": ("anthropic",)})
-    got = q.alerts(reader, filters)
+    got = alerts.alerts(reader, filters)
     frame = marts["fct_alerts"]
     want = frame[
         (frame.first_seen_date <= filters.end)
@@ -337,10 +337,10 @@ def test_values_are_parameters_and_identifiers_allow_listed(reader, marts):
             "team": ("'; drop table marts.fct_alerts; --",),
         }
     )
-    assert q.llm_usage(reader, hostile).empty
-    assert len(q.alerts(reader, Filters(**period(marts).__dict__))) > 0  # still there
+    assert llm.llm_usage(reader, hostile).empty
+    assert len(alerts.alerts(reader, Filters(**period(marts).__dict__))) > 0  # still there
     with pytest.raises(ValueError):
-        q.spend_over_time(q.llm_usage(reader, period(marts)), "provider; drop table x")
+        llm.spend_over_time(llm.llm_usage(reader, period(marts)), "provider; drop table x")
 
 
 # ------------------------------------------------------------------ figures
@@ -567,7 +567,7 @@ def test_drift_and_calibration_views_equal_pandas_on_the_marts(app, reader, mart
         ),
         include_groups=False,
     )
-    got = q.reliability(reader, filters).set_index("score_bin")
+    got = quality.reliability(reader, filters).set_index("score_bin")
     np.testing.assert_allclose(
         got[["labeled", "mean_score", "accuracy"]].to_numpy(float), want.to_numpy(float), rtol=1e-12
     )
@@ -575,7 +575,7 @@ def test_drift_and_calibration_views_equal_pandas_on_the_marts(app, reader, mart
     cells = in_range(marts["fct_confusion_matrix_daily"])
     cells = cells.assign(version=cells.model_name + "/" + cells.model_version)
     keys = ["version", "true_label", "predicted_label"]
-    got = q.confusion(reader, filters).set_index(keys).predictions
+    got = quality.confusion(reader, filters).set_index(keys).predictions
     assert got.to_dict() == cells.groupby(keys).predictions.sum().to_dict()
 
     statuses = in_range(marts["fct_feature_drift_daily"]).status.value_counts()
@@ -655,7 +655,7 @@ def test_threshold_lines_are_the_rules_of_the_chart_mart_and_scope(tmp_path):
     source = SnapshotReader(published, link_dir=tmp_path / "links")
 
     def drawn(mart: str, **chosen: tuple[str, ...]) -> list[str]:
-        return list(q.thresholds(source, "latency_p95_ms", mart, Filters(**chosen)).rule_id)
+        return list(alerts.thresholds(source, "latency_p95_ms", mart, Filters(**chosen)).rule_id)
 
     assert drawn("fct_dashboard_daily") == ["all_p95"]
     assert drawn("fct_dashboard_daily", provider=("openai", "anthropic")) == ["all_p95"]

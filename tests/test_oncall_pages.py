@@ -91,7 +91,7 @@ def test_slo_page_states_the_budget_in_words(app, demo_home: Path) -> None:
 
 
 def test_drift_page_shows_missing_rates_beside_psi(app, demo_home: Path) -> None:
-    from dash_app.data.queries import feature_drift
+    from dash_app.data.quality import feature_drift
     from dash_app.data.warehouse import SnapshotReader
 
     reader = SnapshotReader(demo_home / "warehouse.duckdb", link_dir=demo_home / ".serve-oncall")

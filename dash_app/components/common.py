@@ -9,7 +9,7 @@ import pandas as pd
 from dash import dash_table, dcc, html
 
 from dash_app.data.filters import LIST_FIELDS, Filters
-from dash_app.data.queries import Options
+from dash_app.data.options import Options
 
 FIELD_LABELS = {
     "provider": "Provider",
@@ -189,7 +189,7 @@ def alert_table(
     frame: pd.DataFrame, table_id: str, page_size: int = 15, delivery: bool = False
 ) -> dash_table.DataTable:
     """One row per alert; with ``delivery`` the frame also has the notification
-    log's delivered / failures / last_failure columns (queries.deliveries)."""
+    log's delivered / failures / last_failure columns (dash_app.data.alerts.deliveries)."""
     columns = ALERT_COLUMNS + (DELIVERY_COLUMNS if delivery else [])
     if delivery:
         frame = frame.assign(

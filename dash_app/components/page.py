@@ -9,8 +9,9 @@ from dash import Input, dcc, html
 
 from dash_app.components.common import filter_bar, message, page_header
 from dash_app.context import reader
+from dash_app.data.catalog import PAGE_FIELDS
 from dash_app.data.filters import Filters
-from dash_app.data.queries import PAGE_FIELDS, Options, options
+from dash_app.data.options import Options, options
 from dash_app.data.warehouse import NoWarehouse, SnapshotReader
 
 

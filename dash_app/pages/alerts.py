@@ -13,8 +13,8 @@ from dash_app.components.page import (
     page_layout,
     render,
 )
+from dash_app.data.alerts import alerts, deliveries, failing_channels
 from dash_app.data.filters import Filters
-from dash_app.data.queries import alerts, deliveries, failing_channels
 from dash_app.data.warehouse import SnapshotReader
 
 PAGE = "alerts"

@@ -26,16 +26,16 @@ from dash_app.components.page import (
     render,
 )
 from dash_app.context import can_see_cost, reader
+from dash_app.data.catalog import PAGE_FIELDS
 from dash_app.data.filters import Filters
-from dash_app.data.queries import (
-    PAGE_FIELDS,
+from dash_app.data.llm import (
     budget_status,
     cost_per_resolved_ticket,
     cost_table,
     llm_usage,
-    options,
     spend_over_time,
 )
+from dash_app.data.options import options
 from dash_app.data.warehouse import SnapshotReader
 from dash_app.figures import charts
 

@@ -9,7 +9,7 @@ from dash import Output, callback, html
 from dash_app.components.common import graph_or_message, message
 from dash_app.components.page import page_inputs, page_layout, render
 from dash_app.data.filters import Filters
-from dash_app.data.queries import feature_drift, label_shift
+from dash_app.data.quality import feature_drift, label_shift
 from dash_app.data.warehouse import SnapshotReader
 from dash_app.figures import charts
 

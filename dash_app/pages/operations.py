@@ -13,17 +13,15 @@ from dash_app.components.page import (
     page_layout,
     render,
 )
+from dash_app.data.alerts import alerts, breaches, thresholds
 from dash_app.data.filters import Filters
-from dash_app.data.queries import (
+from dash_app.data.llm import (
     HOURLY_VIEWS,
-    alerts,
-    breaches,
     calls_by_model,
     hourly_breaches,
     llm_usage,
     llm_usage_hourly,
     provider_latency,
-    thresholds,
 )
 from dash_app.data.warehouse import SnapshotReader
 from dash_app.figures import charts

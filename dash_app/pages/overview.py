@@ -22,8 +22,9 @@ from dash_app.components.page import (
     page_layout,
     render,
 )
+from dash_app.data.alerts import alerts, breaches, thresholds
 from dash_app.data.filters import Filters
-from dash_app.data.queries import alerts, breaches, kpis, overview_daily, thresholds
+from dash_app.data.overview import kpis, overview_daily
 from dash_app.data.warehouse import SnapshotReader
 from dash_app.figures import charts
 

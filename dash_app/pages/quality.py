@@ -11,8 +11,9 @@ from dash_app.components.page import (
     page_layout,
     render,
 )
+from dash_app.data.alerts import breaches, thresholds
 from dash_app.data.filters import Filters
-from dash_app.data.queries import breaches, quality, segment_quality, thresholds
+from dash_app.data.quality import quality, segment_quality
 from dash_app.data.warehouse import SnapshotReader
 from dash_app.figures import charts
 

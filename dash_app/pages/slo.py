@@ -11,7 +11,7 @@ from dash import Input, Output, callback, dcc, html
 from dash_app.components.common import GRAPH_CONFIG, graph_or_message, message
 from dash_app.components.page import page_inputs, page_layout, render
 from dash_app.data.filters import Filters
-from dash_app.data.queries import slo_history, slo_list
+from dash_app.data.slo import slo_history, slo_list
 from dash_app.data.warehouse import SnapshotReader
 from dash_app.figures import charts
 from modelmart.build import project_dir
