@@ -9,8 +9,8 @@ Incremental (delete+insert on the grain): a day's statistics depend only on that
 day's values and on the reference window, so a build recomputes the days that got
 new values, and a whole version × feature when its reference changed (another
 window, or new values on a reference day). The gates (PSI warning / critical, KS p-value)
-come from the drift_gates seed (int_drift_gates_validated); when they change, the
-rows whose status they change are re-emitted with the stored statistics.
+come from the drift_gates seed (int_drift_gates_validated); an edited seed changes
+the project fingerprint, so `modelmart build` rebuilds every day with the new gates.
 """
 
 import numpy as np
@@ -53,16 +53,6 @@ def status_of(psi, pvalue, gates):
     if psi >= gates["psi_warning"] or drifted_ks:
         return "warning"
     return "ok"
-
-
-def restatused(built, gates):
-    """Rows of the built table whose status the current gates change, with the new
-    status (their statistics are unchanged): so an edited gate reaches every day."""
-    if built.empty:
-        return built
-    status = [status_of(p, k, gates) for p, k in zip(built.psi, built.ks_pvalue, strict=True)]
-    changed = built.assign(status=status, status_level=[LEVEL[s] for s in status])
-    return changed[changed.status != built.status]
 
 
 def group_rows(name, version, feature, dates, data, batches, window, gates, only_days=None):
@@ -183,9 +173,7 @@ def model(dbt, session):
         ).fetchall()
     ]
     prior, new_days = {}, {}
-    restated = pd.DataFrame(columns=COLUMNS)
     if dbt.is_incremental:
-        restated = restatused(session.sql(f"select * from {dbt.this}").df(), gates)
         built = session.sql(
             f"select model_name, model_version, feature, max(reference_start), "
             f"max(reference_end), max(source_batch_seq) from {dbt.this} group by all"
@@ -254,14 +242,6 @@ def model(dbt, session):
                 rows.extend(group_rows(*key, *arrays(group), window, gates, partial[key]))
     # an explicit schema: an incremental build with nothing new returns no rows,
     # and those must still have the table's column types
-    out = pd.DataFrame(rows, columns=COLUMNS)
-    keys = ["prediction_date", "model_name", "model_version", "feature"]
-    if not restated.empty:
-        restated = restated[COLUMNS].copy()
-        restated["prediction_date"] = pd.to_datetime(restated["prediction_date"]).dt.date
-        for bound in ("reference_start", "reference_end"):
-            restated[bound] = pd.to_datetime(restated[bound]).dt.date
-        fresh = set(map(tuple, out[keys].itertuples(index=False)))
-        keep = [key not in fresh for key in restated[keys].itertuples(index=False)]
-        out = pd.concat([out, restated[keep]], ignore_index=True)
-    return pa.Table.from_pandas(out, schema=SCHEMA, preserve_index=False)
+    return pa.Table.from_pandas(
+        pd.DataFrame(rows, columns=COLUMNS), schema=SCHEMA, preserve_index=False
+    )

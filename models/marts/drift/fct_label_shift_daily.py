@@ -8,8 +8,8 @@ Grain: prediction_date × model_name × model_version.
 Incremental (delete+insert on the grain): a build recomputes the days with
 predictions of newer batches, and a whole version when its reference changed
 (another window, or new predictions on a reference day). The p-value gate is
-label_shift_pvalue of the drift_gates seed (int_drift_gates_validated); when it
-changes, the rows whose flag it changes are re-emitted with their stored statistics.
+label_shift_pvalue of the drift_gates seed (int_drift_gates_validated); an edited
+seed changes the project fingerprint, so `modelmart build` rebuilds every day.
 """
 
 import pandas as pd
@@ -125,13 +125,7 @@ def model(dbt, session):
     alpha = gates["label_shift_pvalue"]
     predictions = dbt.ref("stg_landing__predictions")
     todo = None
-    restated = pd.DataFrame(columns=SCHEMA.names)
     if dbt.is_incremental:
-        built_rows = session.sql(f"select * from {dbt.this}").df()
-        flagged = built_rows.p_value.notna() & (built_rows.p_value < alpha)
-        restated = built_rows[flagged != built_rows.flagged.astype(bool)].assign(
-            flagged=flagged[flagged != built_rows.flagged.astype(bool)]
-        )
         built = session.sql(
             f"select model_name, model_version, max(reference_start), max(reference_end), "
             f"max(source_batch_seq) from {dbt.this} group by all"
@@ -174,14 +168,6 @@ def model(dbt, session):
     ).df()
     counts["predicted_date"] = pd.to_datetime(counts["predicted_date"]).dt.date
     out = shift_rows(counts, windows, alpha, todo)
-    if not restated.empty:
-        keys = ["prediction_date", "model_name", "model_version"]
-        restated = restated[SCHEMA.names].copy()
-        for column in ("prediction_date", "reference_start", "reference_end"):
-            restated[column] = pd.to_datetime(restated[column]).dt.date
-        fresh = set(map(tuple, out[keys].itertuples(index=False)))
-        keep = [key not in fresh for key in restated[keys].itertuples(index=False)]
-        out = pd.concat([out, restated[keep]], ignore_index=True)
     # an explicit schema: an incremental build with nothing new returns no rows,
     # and those must still have the table's column types
     return pa.Table.from_pandas(out, schema=SCHEMA, preserve_index=False)
