@@ -162,6 +162,12 @@ def test_the_default_range_follows_the_newest_data_and_stays_out_of_the_url(
     page.wait_for_url(re.compile(r"version=churn_model%2Fv2"))
     settle(page)
     assert "start" not in query_of(page.url)
+    # dates the reader picks go into the URL
+    picked = end - dt.timedelta(days=6)
+    page.locator("#f-dates").fill(picked.isoformat())
+    page.locator("#f-dates").press("Enter")
+    page.wait_for_url(re.compile(rf"start={picked}"))
+    assert query_of(page.url)["end"] == [end.isoformat()]
     # a link with explicit dates keeps them when another filter changes
     pinned = end - dt.timedelta(days=9)
     page.goto(f"{served}/quality?start={pinned}&end={end}")
@@ -297,8 +303,6 @@ def shape_pixels(page, graph: str) -> list[tuple[float, str]]:
 
 
 def test_psi_gate_lines_stay_apart_and_come_from_the_gates_mart(served, demo_home, page):
-    gates = mart(demo_home, "select gate, threshold from marts.dim_drift_gates")
-    gates = dict(zip(gates.gate, gates.threshold, strict=True))
     page.goto(served + "/drift?version=churn_model%2Fv2")
     page.wait_for_selector("#drift-psi-chart .main-svg")
     settle(page)
@@ -306,6 +310,8 @@ def test_psi_gate_lines_stay_apart_and_come_from_the_gates_mart(served, demo_hom
     warning, critical = sorted(psi["lines"], reverse=True)  # lower line: larger pixel
     assert psi["top"] <= critical < warning <= psi["bottom"]
     assert warning - critical >= 15  # the two gates are readable apart
+    gates = mart(demo_home, "select gate, threshold from marts.dim_drift_gates")
+    gates = dict(zip(gates.gate, gates.threshold, strict=True))
     assert [n[1] for n in psi["notes"]] == [
         f"warning ≥ {gates['psi_warning']:g}",
         f"critical ≥ {gates['psi_critical']:g}",
@@ -339,22 +345,8 @@ def test_calibration_axes_and_the_confusion_diagonal(served, demo_home, page):
     ).total.iloc[0]
     page.goto(served + "/calibration?version=churn_model%2Fv2")
     page.wait_for_selector("#calibration-confusion-chart .main-svg")
-    page.wait_for_selector("#calibration-f1-chart .main-svg")
+    page.wait_for_selector("#calibration-trend-chart .main-svg")
     settle(page)
-    axes = page.evaluate(
-        """() => ['#calibration-trend-chart', '#calibration-f1-chart'].map(id => {
-            const gd = document.querySelector(id + ' .js-plotly-plot');
-            return gd.data.map(t => [t.name, t.yaxis || 'y']);
-        })"""
-    )
-    errors_axis, f1_axis = axes
-    assert errors_axis and not any("F1" in name for name, _ in errors_axis)
-    assert f1_axis and all("F1" in name for name, _ in f1_axis)
-    drawn = page.evaluate(
-        "() => document.querySelector('#calibration-f1-chart .js-plotly-plot').data"
-        ".reduce((s, t) => s + t.y.reduce((a, b) => a + (b || 0), 0), 0)"
-    )
-    assert math.isclose(drawn, f1, rel_tol=1e-9)
     diagonal = page.evaluate(
         """() => {
             const gd = document.querySelector('#calibration-confusion-chart .js-plotly-plot');
@@ -368,6 +360,22 @@ def test_calibration_axes_and_the_confusion_diagonal(served, demo_home, page):
     # the first class is top-left, the last bottom-right (pixels grow right and down)
     assert diagonal["first"][0] < diagonal["last"][0]
     assert diagonal["first"][1] < diagonal["last"][1]
+    names = page.evaluate(
+        "() => document.querySelector('#calibration-trend-chart .js-plotly-plot').data"
+        ".map(t => t.name)"
+    )
+    assert names and not any("F1" in name for name in names)  # errors only
+    page.wait_for_selector("#calibration-f1-chart .main-svg")
+    f1_names = page.evaluate(
+        "() => document.querySelector('#calibration-f1-chart .js-plotly-plot').data"
+        ".map(t => t.name)"
+    )
+    assert f1_names and all("F1" in name for name in f1_names)
+    drawn = page.evaluate(
+        "() => document.querySelector('#calibration-f1-chart .js-plotly-plot').data"
+        ".reduce((s, t) => s + t.y.reduce((a, b) => a + (b || 0), 0), 0)"
+    )
+    assert math.isclose(drawn, f1, rel_tol=1e-9)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "calibration-v2.png"), full_page=True)
 
