@@ -78,7 +78,11 @@ def drift_body(source: SnapshotReader, filters: Filters) -> list:
             drift, "date", "psi", "series", "PSI per feature (log scale)", "PSI", floor=1e-4
         )
         fig["layout"]["yaxis"].pop("rangemode", None)
+        fig["layout"]["height"] = 420
         charts.add_thresholds(fig, psi_lines)
+        # the two gates sit close on a log axis: critical's label at the right end
+        notes = fig["layout"]["annotations"]
+        notes[-1].update({"x": 1, "xanchor": "right"})
         return fig
 
     def ks_figure():
