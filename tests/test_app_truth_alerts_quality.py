@@ -396,3 +396,48 @@ def test_no_drift_gate_literal_is_left_in_the_app_or_the_drift_models():
                         f"{path.relative_to(PROJECT)}:{token.start[0]}: {token.line.strip()}"
                     )
     assert found == [], found
+
+
+def test_threshold_scope_matching_is_sql_on_the_validated_rules(tmp_path):
+    """dash_app.data.alerts.thresholds reads marts.dim_alert_rules and matches the
+    scope in SQL: a scoped rule applies only when the selection is exactly its scope
+    (a model_name scope: every selected version of that model)."""
+    from dash_app.data import alerts
+    from dash_app.data.filters import Filters
+    from dash_app.data.warehouse import SnapshotReader
+
+    published = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(published))
+    con.execute(
+        """
+        create schema marts;
+        create table marts.dim_alert_rules as
+        select *, 'share' as unit, '' as description from (values
+            ('any', 'm', 'x', '<', 0.5, 'info', 1, null, null, null, null, null),
+            ('team', 'm', 'x', '<', 0.6, 'warning', 1, null, null, 'support', null, null),
+            ('model', 'm', 'x', '<', 0.7, 'warning', 1, 'openai', 'gpt', null, null, null),
+            ('churn', 'm', 'x', '<', 0.8, 'critical', 1, null, null, null, 'churn', null),
+            ('churn_v2', 'm', 'x', '<', 0.9, 'critical', 1, null, null, null, 'churn', 'v2')
+        ) as t(rule_id, mart, metric, comparator, threshold, severity, consecutive_periods,
+               scope_provider, scope_model, scope_team, scope_model_name, scope_model_version)
+        """
+    )
+    con.close()
+    source = SnapshotReader(published, link_dir=tmp_path / "links")
+
+    def drawn(**chosen: tuple[str, ...]) -> list[str]:
+        return list(alerts.thresholds(source, "x", "m", Filters(**chosen)).rule_id)
+
+    try:
+        assert drawn() == ["any"]
+        assert drawn(team=("support",)) == ["any", "team"]
+        assert drawn(team=("support", "sales")) == ["any"]
+        assert drawn(provider=("openai",)) == ["any"]  # the model is not narrowed
+        assert drawn(provider=("openai",), model=("gpt",)) == ["any", "model"]
+        assert drawn(version=("churn/v1", "churn/v2")) == ["any", "churn"]
+        assert drawn(version=("churn/v2",)) == ["any", "churn", "churn_v2"]
+        assert drawn(version=("churn/v2", "other/v1")) == ["any"]
+        frame = alerts.thresholds(source, "x", "m", Filters(version=("churn/v2",)))
+        assert list(frame.threshold) == [0.5, 0.8, 0.9] and set(frame.unit) == {"share"}
+    finally:
+        source.close()
