@@ -57,12 +57,25 @@ def page(browser) -> Iterator:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     tab = context.new_page()
     console = Console()
-    tab.on("console", lambda m: console.errors.append(m.text) if m.type == "error" else None)
+    tab.on(
+        "console",
+        lambda m: (
+            console.errors.append(m.text) if m.type == "error" and not _expected_404(m) else None
+        ),
+    )
     tab.on("pageerror", lambda e: console.errors.append(str(e)))
     tab.console = console
     yield tab
     context.close()
     assert console.errors == [], f"browser console errors: {console.errors}"
+
+
+def _expected_404(message) -> bool:
+    """Chromium logs a document answered 404 as a console error: the one a path
+    that is no page must cause (it answers 404, issue 12)."""
+    return message.text.startswith(
+        "Failed to load resource: the server responded with a status of 404"
+    ) and message.location["url"].endswith(PAGES["not-found"][0])
 
 
 def mart_kpis(home: Path, providers: tuple[str, ...] = ()) -> dict:
@@ -156,7 +169,9 @@ def test_overview_numbers_equal_the_marts_and_the_filter_is_shareable(served, de
     )
     assert page.inner_text("#ov-kpi-spend-value") == only["spend"]
     shared = page.url
-    assert query_of(shared)["start"] == [only["start"].isoformat()]
+    # the default range stays out of the URL, so the shared link follows new days
+    # (it held start= until issue 12)
+    assert "start" not in query_of(shared) and "end" not in query_of(shared)
 
     # a fresh tab on the shared link shows the same view
     other = page.context.new_page()

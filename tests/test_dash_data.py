@@ -638,9 +638,9 @@ def test_threshold_lines_are_the_rules_of_the_chart_mart_and_scope(tmp_path):
     con = duckdb.connect(str(published))
     con.execute(
         """
-        create schema reference;
-        create table reference.alert_rules as
-        select * from (values
+        create schema marts;
+        create table marts.dim_alert_rules as
+        select *, 'ms' as unit from (values
             ('all_p95', 'fct_dashboard_daily', 'latency_p95_ms', '>', 1200.0, 'critical', 1,
              null, null, null, null, null),
             ('openai_p95', 'fct_dashboard_daily', 'latency_p95_ms', '>', 1500.0, 'critical', 2,
@@ -648,7 +648,7 @@ def test_threshold_lines_are_the_rules_of_the_chart_mart_and_scope(tmp_path):
             ('model_p95', 'fct_model_quality_daily', 'latency_p95_ms', '>', 300.0, 'warning', 1,
              null, null, null, 'churn', 'v2')
         ) as t(rule_id, mart, metric, comparator, threshold, severity, consecutive_periods,
-               provider, model, team, model_name, model_version)
+               scope_provider, scope_model, scope_team, scope_model_name, scope_model_version)
         """
     )
     con.close()

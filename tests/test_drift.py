@@ -134,7 +134,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
     marts = read_marts(home)
     preds["date"] = preds.predicted_at.dt.date
     build("--full-refresh")
-    return {"marts": marts, "preds": preds, "rebuilt": read_marts(home)}
+    return {
+        "marts": marts,
+        "preds": preds,
+        "rebuilt": read_marts(home),
+        "project": project,
+        "home": home,
+    }
 
 
 DRIFT_MARTS = (
@@ -397,3 +403,65 @@ def test_reference_bounds_and_source_batches_of_the_incremental_build(built):
         mart = built["marts"][name]
         want = mart.prediction_date.map(newest).to_numpy()
         np.testing.assert_array_equal(mart.source_batch_seq.to_numpy(), want)
+
+
+# ------------------------------------------------------------------ drift gates (seed)
+
+
+def test_drift_gates_come_from_their_seed_and_bad_rows_fail_the_build(built):
+    """Edited gates re-classify every day (pandas on the stored statistics with the
+    new gates); a bad gate row fails the build with a message naming the row. Runs
+    last in this module: it rebuilds the fixture's warehouse."""
+    project, home = built["project"], built["home"]
+    seed = project / "seeds" / "drift_gates.csv"
+    original = seed.read_text()
+    env = {**os.environ, "MODELMART_PROJECT_DIR": str(project)}
+    gates = {"psi_warning": 0.05, "psi_critical": 0.15, "ks_pvalue": 0.05, "pvalue": 0.3}
+    try:
+        seed.write_text(
+            original.replace("psi_warning,0.10", f"psi_warning,{gates['psi_warning']}")
+            .replace("psi_critical,0.20", f"psi_critical,{gates['psi_critical']}")
+            .replace("ks_pvalue,0.01", f"ks_pvalue,{gates['ks_pvalue']}")
+            .replace("label_shift_pvalue,0.01", f"label_shift_pvalue,{gates['pvalue']}")
+        )
+        run = run_cli(home, "build", "--quiet", env=env)
+        assert run.returncode == 0, run.stdout + run.stderr
+        marts = read_marts(home)
+        drift = marts["fct_feature_drift_daily"]
+        psi_hit = drift.psi >= gates["psi_critical"]
+        ks_hit = drift.ks_pvalue < gates["ks_pvalue"]
+        want = np.where(
+            psi_hit & ks_hit,
+            "critical",
+            np.where((drift.psi >= gates["psi_warning"]) | ks_hit, "warning", "ok"),
+        )
+        assert (drift.status.to_numpy() == want).all()
+        before = built["rebuilt"]["fct_feature_drift_daily"]
+        assert (drift.status != "ok").sum() > (before.status != "ok").sum()  # they changed
+        shift = marts["fct_label_shift_daily"].dropna(subset=["p_value"])
+        assert (shift.flagged == (shift.p_value < gates["pvalue"])).all()
+        con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+        published = dict(
+            con.execute("select gate, threshold from marts.dim_drift_gates").fetchall()
+        )
+        con.close()
+        assert published["psi_critical"] == gates["psi_critical"]
+
+        for text, message in (
+            (
+                original.replace("psi_critical,0.20", "psi_critical,0.05"),
+                "row 1 (gate psi_warning): must be below psi_critical",
+            ),
+            (original + "psi_extreme,0.5,a typo\n", "row 5 (gate psi_extreme): unknown gate"),
+            (
+                original.replace("ks_pvalue,0.01", "ks_pvalue,1.5"),
+                "row 3 (gate ks_pvalue): a p-value gate must lie strictly between 0 and 1",
+            ),
+        ):
+            seed.write_text(text)
+            run = run_cli(home, "build", "--quiet", env=env)
+            output = run.stdout + run.stderr
+            assert run.returncode != 0 and f"seeds/drift_gates.csv {message}" in output, output
+            assert "Traceback" not in output
+    finally:
+        seed.write_text(original)

@@ -79,7 +79,13 @@ def filter_bar(filters: Filters, opts: Options, fields: tuple[str, ...]) -> html
         else []
     )
     return html.Div(
-        [*controls, dcc.Store(id="f-carry", data=carry), *note],
+        [
+            *controls,
+            dcc.Store(id="f-carry", data=carry),
+            # the default range: the shell leaves these dates out of the URL
+            dcc.Store(id="f-default-dates", data=Filters.default_range(opts.newest_date)),
+            *note,
+        ],
         className="filter-bar",
         id="filter-bar",
     )
@@ -112,6 +118,25 @@ def fmt_ms(value: float | None) -> str:
 
 def fmt_int(value: float | None) -> str:
     return "—" if value is None else f"{int(value):,}"
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    """A metric value in its unit (dim_alert_rules.unit): ms, share (as %), usd,
+    multiple (a burn rate) or count."""
+    if value is None or pd.isna(value):
+        return "—"
+    value = float(value)
+    if unit == "ms":
+        return fmt_ms(value)
+    if unit == "share":
+        text = fmt_pct(value)
+        # a small non-zero share (a 0.4 % missing rate) keeps a significant digit
+        return f"{value:.2%}" if value and text in ("0.0%", "-0.0%") else text
+    if unit == "usd":
+        return fmt_money(value)
+    if unit == "multiple":
+        return f"{value:,.1f}×"
+    return f"{value:,.0f}" if value == round(value) else f"{value:,.2f}"
 
 
 def delta(
@@ -163,7 +188,7 @@ ALERT_COLUMNS = [
     ("threshold_text", "Threshold"),
     ("first_seen_date", "First seen"),
     ("last_seen_date", "Last seen"),
-    ("breach_days", "Days"),
+    ("days_alerting", "Days alerting (first → last seen)"),
     ("status", "Status"),
 ]
 
@@ -200,8 +225,15 @@ def alert_table(
             ],
         )
     rows = frame.assign(
-        threshold_text=frame.comparator + " " + frame.threshold.map(lambda v: f"{v:g}"),
-        last_value=frame.last_value.map(lambda v: f"{v:,.4g}"),
+        threshold_text=[
+            f"{comparator} {fmt_value(v, unit)}"
+            for comparator, v, unit in zip(
+                frame.comparator, frame.threshold, frame.unit, strict=True
+            )
+        ],
+        last_value=[
+            fmt_value(v, unit) for v, unit in zip(frame.last_value, frame.unit, strict=True)
+        ],
         first_seen_date=frame.first_seen_date.map(_iso),
         last_seen_date=frame.last_seen_date.map(_iso),
         status=[_alert_status(row) for row in frame.itertuples()],

@@ -31,7 +31,11 @@ SEVERITY_ORDER = "case severity when 'critical' then 0 when 'warning' then 1 els
 
 def alerts(reader: SnapshotReader, filters: Filters, active_only: bool = False) -> pd.DataFrame:
     """Grain: alert. Alerts whose run overlaps the date range (or, with
-    active_only, that are active now) and whose scope matches the filters."""
+    active_only, that are active now) and whose scope matches the filters.
+    days_alerting: calendar days from first_seen_date to last_seen_date, both
+    included (breach_days also counts the days before the run reached the rule's
+    consecutive_periods). unit: the metric's unit (marts.dim_alert_rules; an SLO
+    burn-rate alert's value is a multiple of the budget rate)."""
     scope, params = scope_where(filters)
     if active_only:
         period, period_params = "is_active", []
@@ -44,9 +48,15 @@ def alerts(reader: SnapshotReader, filters: Filters, active_only: bool = False) 
         f"""
         select alert_id, rule_id, severity, mart, metric, comparator, threshold,
                consecutive_periods, series, provider, model, team, model_name, model_version,
-               first_seen_date, last_seen_date, breach_days, last_value, worst_value, is_active,
-               status, resolved_date, is_flapping
-        from marts.fct_alerts
+               first_seen_date, last_seen_date, breach_days,
+               cast(date_diff('day', first_seen_date, last_seen_date) + 1 as integer)
+                   as days_alerting,
+               last_value, worst_value, is_active, status, resolved_date, is_flapping,
+               coalesce(
+                   (select unit from marts.dim_alert_rules as r where r.rule_id = a.rule_id),
+                   case when metric like 'burn_rate%' then 'multiple' else 'count' end
+               ) as unit
+        from marts.fct_alerts as a
         where {period} and {scope}
         order by is_active desc, {SEVERITY_ORDER}, last_seen_date desc, alert_id
         """,
@@ -54,43 +64,59 @@ def alerts(reader: SnapshotReader, filters: Filters, active_only: bool = False) 
     )
 
 
-# alert-rule scope columns named like the filters they match
-SCOPE_FIELDS = ("provider", "model", "team")
-
-
 def thresholds(
     reader: SnapshotReader, metric: str, mart: str, filters: Filters | None = None
 ) -> pd.DataFrame:
-    """Grain: alert rule. The rules on one metric of one mart that apply to the whole
-    chart: unscoped rules, and a scoped rule (say provider = openai) only when the
-    selection is narrowed to exactly that scope, so its line never sits on series
-    it does not watch."""
-    rules = reader.query(
-        """
-        select rule_id, mart, metric, comparator, threshold, severity, consecutive_periods,
-               provider, model, team, model_name, model_version
-        from reference.alert_rules where metric = ? and mart = ? order by threshold
-        """,
-        [metric, mart],
-    )
+    """Grain: alert rule (marts.dim_alert_rules, the validated rules). The rules on
+    one metric of one mart that apply to the whole chart: unscoped rules, and a
+    scoped rule (say provider = openai) only when the selection is narrowed to
+    exactly that scope, so its line never sits on series it does not watch. A
+    model_name scope needs every selected version to be of that model; a
+    model_version scope needs exactly that one version selected."""
     filters = filters or Filters()
+    return reader.query(
+        """
+        with chosen as (
+            select ?::varchar[] as provider, ?::varchar[] as model, ?::varchar[] as team,
+                   ?::varchar[] as version
+        )
+        select rule_id, mart, metric, comparator, threshold, severity, consecutive_periods,
+               scope_provider as provider, scope_model as model, scope_team as team,
+               scope_model_name as model_name, scope_model_version as model_version, unit
+        from marts.dim_alert_rules, chosen
+        where metric = ? and mart = ?
+          and (scope_provider is null or chosen.provider = [scope_provider])
+          and (scope_model is null or chosen.model = [scope_model])
+          and (scope_team is null or chosen.team = [scope_team])
+          and (
+              scope_model_name is null
+              or (
+                  list_distinct(list_transform(chosen.version, lambda v: split_part(v, '/', 1)))
+                      = [scope_model_name]
+                  and (
+                      scope_model_version is null
+                      or chosen.version = [scope_model_name || '/' || scope_model_version]
+                  )
+              )
+          )
+        order by threshold, rule_id
+        """,
+        [
+            list(filters.provider),
+            list(filters.model),
+            list(filters.team),
+            list(filters.version),
+            metric,
+            mart,
+        ],
+    )
 
-    def applies(rule) -> bool:
-        for field in SCOPE_FIELDS:
-            value = getattr(rule, field)
-            if isinstance(value, str) and value and getattr(filters, field) != (value,):
-                return False
-        if isinstance(rule.model_name, str) and rule.model_name:
-            versions = {v.split("/", 1)[0] for v in filters.version}
-            if versions != {rule.model_name}:
-                return False
-            if isinstance(rule.model_version, str) and rule.model_version:
-                if filters.version != (f"{rule.model_name}/{rule.model_version}",):
-                    return False
-        return True
 
-    keep = [applies(rule) for rule in rules.itertuples()]
-    return rules[keep].reset_index(drop=True) if len(rules) else rules
+def drift_gates(reader: SnapshotReader) -> dict[str, float]:
+    """The drift gates (marts.dim_drift_gates): gate → threshold, the same rows the
+    drift marts classify with (psi_warning, psi_critical, ks_pvalue, label_shift_pvalue)."""
+    frame = reader.query("select gate, threshold from marts.dim_drift_gates")
+    return dict(zip(frame.gate, frame.threshold.astype(float), strict=True))
 
 
 def breaches(reader: SnapshotReader, filters: Filters, mart: str, metric: str) -> pd.DataFrame:

@@ -94,16 +94,60 @@ class Filters:
             pairs.extend((field, value) for value in getattr(self, field))
         return "?" + urlencode(pairs) if pairs else ""
 
-    def to_search_keeping(self, search: str | None) -> str:
+    def to_search_keeping(
+        self, search: str | None, own: Mapping[str, object] | None = None
+    ) -> str:
         """to_search, plus the parameters of `search` that are not shared filters
         (a page's own, such as ``slo`` or ``experiment``), so changing a shared
-        filter never drops a page's choice from a shared link."""
+        filter never drops a page's choice from a shared link. `own`: a page's own
+        parameters as its controls hold them now (name → value or list; empty
+        removes the parameter), replacing those of `search`."""
         shared = {"start", "end", *LIST_FIELDS}
-        own = [(k, v) for k, v in parse_qsl((search or "").lstrip("?")) if k not in shared]
+        own = own or {}
+        kept = [
+            (k, v)
+            for k, v in parse_qsl((search or "").lstrip("?"))
+            if k not in shared and k not in own
+        ]
+        kept.extend((name, value) for name in own for value in _as_list(own[name]))
         ours = self.to_search()
-        if not own:
+        if not kept:
             return ours
-        return (ours + "&" if ours else "?") + urlencode(own)
+        return (ours + "&" if ours else "?") + urlencode(kept)
+
+    @classmethod
+    def from_search(cls, search: str | None) -> Filters:
+        """The filters of a URL query string (``?start=…&provider=…``)."""
+        query: dict[str, list[str]] = {}
+        for key, value in parse_qsl((search or "").lstrip("?")):
+            query.setdefault(key, []).append(value)
+        return cls.from_query(query)
+
+    @property
+    def has_dates(self) -> bool:
+        """The range was chosen (start or end given), not the default one."""
+        return self.start is not None or self.end is not None
+
+    @staticmethod
+    def is_default_range(filters: Filters, default: Mapping[str, object] | None) -> bool:
+        """filters' dates equal the default range ({"start", "end"} ISO dates, as the
+        filter bar stores it), or are unset."""
+        if not filters.has_dates:
+            return True
+        default = default or {}
+        return (filters.start, filters.end) == (
+            _as_date(default.get("start")),
+            _as_date(default.get("end")),
+        )
+
+    @staticmethod
+    def default_range(newest: dt.date | None) -> dict[str, str | None]:
+        """The default range (Filters().resolved) as the filter bar stores it."""
+        resolved = Filters().resolved(newest)
+        return {
+            "start": resolved.start.isoformat() if resolved.start else None,
+            "end": resolved.end.isoformat() if resolved.end else None,
+        }
 
     def describe(self) -> str:
         parts = [f"{self.start} – {self.end}"] if self.start and self.end else []

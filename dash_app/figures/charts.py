@@ -62,6 +62,9 @@ def add_thresholds(fig: Figure, rules: pd.DataFrame, yref: str = "y", prefix: st
     (prefix names the metric when a chart has two axes)."""
     shapes = fig["layout"].setdefault("shapes", [])
     notes = fig["layout"].setdefault("annotations", [])
+    axis = fig["layout"].get("yaxis" + yref[1:], {})
+    # plotly places annotations on a log axis by log10 of the value (shapes by the value)
+    place = np.log10 if axis.get("type") == "log" else float
     for rule in rules.itertuples():
         color = SEVERITY_COLORS.get(rule.severity, "#555")
         shapes.append(
@@ -82,7 +85,7 @@ def add_thresholds(fig: Figure, rules: pd.DataFrame, yref: str = "y", prefix: st
                 "x": 0,
                 "xanchor": "left",
                 "yref": yref,
-                "y": float(rule.threshold),
+                "y": float(place(float(rule.threshold))),
                 "yanchor": "bottom",
                 "text": f"{prefix}{rule.severity} {rule.comparator} {rule.threshold:g}",
                 "showarrow": False,
@@ -203,7 +206,9 @@ def quality_chart(
         "showgrid": False,
     }
     layout["height"] = 400
-    layout["barmode"] = "overlay"
+    # side by side per day: two versions' coverage bars never hide each other
+    layout["barmode"] = "group"
+    layout["bargap"] = 0.15
     for i, (version, group) in enumerate(frame.groupby("version", sort=True)):
         color = COLORWAY[i % len(COLORWAY)]
         dates = values(group.date)
@@ -269,9 +274,17 @@ def segment_chart(frame: pd.DataFrame) -> Figure:
     return fig
 
 
-def log_lines(frame: pd.DataFrame, x: str, y: str, color: str, title: str, y_title: str) -> Figure:
-    """Lines on a log y axis (p-values); zeros are drawn at the axis floor."""
-    floored = frame.assign(**{y: frame[y].clip(lower=1e-16)})
+def log_lines(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    color: str,
+    title: str,
+    y_title: str,
+    floor: float = 1e-16,
+) -> Figure:
+    """Lines on a log y axis (p-values, PSI); zeros are drawn at the axis floor."""
+    floored = frame.assign(**{y: frame[y].clip(lower=floor)})
     fig = lines(floored, x, y, color, title, y_title)
     fig["layout"]["yaxis"].update({"type": "log", "rangemode": "normal", "exponentformat": "power"})
     return fig
@@ -367,8 +380,14 @@ def confusion_heatmap(frame: pd.DataFrame, title: str = "Confusion matrix (range
     )
     fig["data"][0]["colorscale"] = [[0, "#f4f6f8"], [1, "#3b6fb6"]]
     fig["data"][0]["texttemplate"] = "%{z:,}"
-    fig["layout"]["xaxis"]["title"] = {"text": "predicted label"}
-    fig["layout"]["yaxis"]["title"] = {"text": "true label"}
+    # the same label order on both axes, true labels top-down: the diagonal (correct
+    # predictions) runs from the top-left to the bottom-right corner
+    labels = sorted({str(v) for v in frame.true_label} | {str(v) for v in frame.predicted_label})
+    order = {"categoryorder": "array", "categoryarray": labels, "type": "category"}
+    fig["layout"]["xaxis"].update({"title": {"text": "predicted label"}, "side": "top", **order})
+    fig["layout"]["yaxis"].update(
+        {"title": {"text": "true label"}, "autorange": "reversed", **order}
+    )
     return fig
 
 

@@ -19,14 +19,30 @@ from dash_app.data.warehouse import SnapshotReader
 
 PAGE = "alerts"
 SEVERITIES = ("critical", "warning", "info")
+# the "active only" switch: a page-own URL parameter (?only=active) the shell keeps
+ACTIVE_ONLY = {"type": "page-param", "name": "only"}
 
 
-def _controls(_filters: Filters, _opts: object) -> list:
-    return control_row(
-        "Severity",
-        choice("alerts-severity", list(SEVERITIES), list(SEVERITIES), many=True),
-        choice("alerts-active-only", [{"label": "active only", "value": "active"}], [], many=True),
-    )
+def _controls(active_only: bool):
+    def controls(_filters: Filters, _opts: object) -> list:
+        return control_row(
+            "Severity",
+            choice("alerts-severity", list(SEVERITIES), list(SEVERITIES), many=True),
+            choice(
+                ACTIVE_ONLY,
+                [{"label": "active only", "value": "active"}],
+                ["active"] if active_only else [],
+                many=True,
+            ),
+        )
+
+    return controls
+
+
+def _active_only(query: dict) -> bool:
+    value = query.get("only")
+    values = value if isinstance(value, list | tuple) else [value]
+    return "active" in values
 
 
 def layout(**query: str) -> html.Div:
@@ -39,9 +55,11 @@ def layout(**query: str) -> html.Div:
         "with data for that metric; resolved once its series reports a value within the "
         "threshold; no data when the series stopped reporting (not a recovery). Rules are "
         "data: edit seeds/alert_rules.csv and build. Delivered: where `modelmart notify` "
-        "sent it (routes: seeds/alert_routes.csv).",
+        "sent it (routes: seeds/alert_routes.csv). First seen: the day the run reached the "
+        "rule's required consecutive days; last seen: its last breach day; days alerting: "
+        "calendar days from first to last seen, both included.",
         "alerts-body",
-        _controls,
+        _controls(_active_only(query)),
     )
 
 
@@ -62,18 +80,21 @@ def alerts_body(
     if frame.empty:
         return [*banner, message("No alerts for this selection.")]
     frame = frame.merge(deliveries(source), on="alert_id", how="left")
-    active = int(frame.is_active.sum())
+    active = frame[frame.is_active.astype(bool)]
     summary = html.P(
-        f"{len(frame):,} alerts, {active:,} active "
-        + "("
-        + ", ".join(
-            f"{(frame.severity == s).sum()} {s}" for s in SEVERITIES if (frame.severity == s).any()
-        )
-        + ")",
+        f"{len(frame):,} alerts, {len(active):,} active"
+        + (f" ({_by_severity(active)})" if len(active) else "")
+        + f"; all {len(frame):,}: {_by_severity(frame)}",
         id="alerts-summary",
         className="summary",
     )
     return [*banner, summary, alert_table(frame, "alerts-table", page_size=25, delivery=True)]
+
+
+def _by_severity(frame) -> str:
+    """'2 critical, 15 warning' — the severities present in frame, in order."""
+    counts = frame.severity.value_counts()
+    return ", ".join(f"{counts[s]:,} {s}" for s in SEVERITIES if s in counts)
 
 
 def update(start, end, *values) -> list:
@@ -93,7 +114,7 @@ callback(
     Output("alerts-body", "children"),
     *page_inputs(PAGE),
     Input("alerts-severity", "value"),
-    Input("alerts-active-only", "value"),
+    Input(ACTIVE_ONLY, "value"),
 )(update)
 dash.register_page(
     __name__, path="/alerts", name="Alerts", title="modelmart · Alerts", order=6, layout=layout

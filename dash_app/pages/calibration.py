@@ -33,17 +33,18 @@ def calibration_body(source: SnapshotReader, filters: Filters) -> list:
         return [message("No labeled predictions for this selection.")]
     bins = reliability(source, filters)
     matrix = confusion(source, filters)
-    trend = daily.melt(
+    # errors (ECE, Brier: lower is better) and macro F1 (higher is better) on
+    # separate charts, so neither direction reads as the other's
+    errors = daily.melt(
         id_vars=["date", "version"],
-        value_vars=["ece", "brier_score", "macro_f1"],
+        value_vars=["ece", "brier_score"],
         var_name="metric",
         value_name="value",
     )
-    trend["series"] = (
-        trend.version
-        + " · "
-        + trend.metric.map({"ece": "ECE", "brier_score": "Brier", "macro_f1": "macro F1"})
+    errors["series"] = (
+        errors.version + " · " + errors.metric.map({"ece": "ECE", "brier_score": "Brier"})
     )
+    f1 = daily.assign(series=daily.version + " · macro F1")
     return [
         html.Div(
             [
@@ -54,12 +55,23 @@ def calibration_body(source: SnapshotReader, filters: Filters) -> list:
                     "calibration-reliability-chart",
                 ),
                 graph_or_message(
-                    trend,
+                    errors,
                     lambda: charts.lines(
-                        trend, "date", "value", "series", "ECE, Brier and macro F1 per day", "value"
+                        errors,
+                        "date",
+                        "value",
+                        "series",
+                        "ECE and Brier per day (lower is better)",
+                        "ECE / Brier",
                     ),
                     "No data.",
                     "calibration-trend-chart",
+                ),
+                graph_or_message(
+                    f1.dropna(subset=["macro_f1"]),
+                    lambda: _f1_figure(f1.dropna(subset=["macro_f1"])),
+                    "No macro F1 for this selection.",
+                    "calibration-f1-chart",
                 ),
             ],
             className="chart-grid",
@@ -80,6 +92,14 @@ def calibration_body(source: SnapshotReader, filters: Filters) -> list:
             className="chart-grid",
         ),
     ]
+
+
+def _f1_figure(f1) -> dict:
+    fig = charts.lines(
+        f1, "date", "macro_f1", "series", "Macro F1 per day (higher is better)", "macro F1"
+    )
+    fig["layout"]["yaxis"]["range"] = [0, 1]
+    return fig
 
 
 def update(start, end, *values) -> list:

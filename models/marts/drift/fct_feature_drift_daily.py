@@ -8,7 +8,9 @@ Grain: prediction_date × model_name × model_version × feature.
 Incremental (delete+insert on the grain): a day's statistics depend only on that
 day's values and on the reference window, so a build recomputes the days that got
 new values, and a whole version × feature when its reference changed (another
-window, or new values on a reference day).
+window, or new values on a reference day). The gates (PSI warning / critical, KS p-value)
+come from the drift_gates seed (int_drift_gates_validated); an edited seed changes
+the project fingerprint, so `modelmart build` rebuilds every day with the new gates.
 """
 
 import numpy as np
@@ -18,7 +20,6 @@ from scipy import stats
 
 DECILES = [10, 20, 30, 40, 50, 60, 70, 80, 90]
 SHARE_FLOOR = 0.0001
-PSI_WARNING, PSI_CRITICAL, KS_ALPHA = 0.10, 0.20, 0.01
 LEVEL = {"ok": 0, "warning": 1, "critical": 2}
 
 
@@ -44,16 +45,17 @@ def ks_two_sided(reference, current):
     return statistic, pvalue
 
 
-def status_of(psi, pvalue):
-    drifted_psi, drifted_ks = psi >= PSI_CRITICAL, pvalue < KS_ALPHA
+def status_of(psi, pvalue, gates):
+    """gates: gate → threshold (psi_warning, psi_critical, ks_pvalue)."""
+    drifted_psi, drifted_ks = psi >= gates["psi_critical"], pvalue < gates["ks_pvalue"]
     if drifted_psi and drifted_ks:
         return "critical"
-    if psi >= PSI_WARNING or drifted_ks:
+    if psi >= gates["psi_warning"] or drifted_ks:
         return "warning"
     return "ok"
 
 
-def group_rows(name, version, feature, dates, data, batches, window, only_days=None):
+def group_rows(name, version, feature, dates, data, batches, window, gates, only_days=None):
     """Rows for one version × feature. dates (datetime64[D]) and data are sorted by
     date, then value, so each day's slice is already sorted. only_days: the days to
     emit (None: all); batches: each value's ingestion batch, for source_batch_seq."""
@@ -79,7 +81,7 @@ def group_rows(name, version, feature, dates, data, batches, window, only_days=N
             np.sum((current_shares - reference_shares) * np.log(current_shares / reference_shares))
         )
         statistic, pvalue = ks_two_sided(reference, current)
-        status = status_of(psi, pvalue)
+        status = status_of(psi, pvalue, gates)
         rows.append(
             {
                 "prediction_date": day.astype("datetime64[D]").item(),
@@ -162,6 +164,7 @@ def model(dbt, session):
     for column in ("reference_start", "reference_end"):
         windows[column] = pd.to_datetime(windows[column]).dt.date
     windows = windows.set_index(["model_name", "model_version"])
+    gates = dict(dbt.ref("int_drift_gates_validated").project("gate, threshold").fetchall())
     values = dbt.ref("int_prediction_features")
     groups = [
         tuple(row)
@@ -211,7 +214,7 @@ def model(dbt, session):
             .fetchnumpy()
         )
         window = windows.loc[(name, version)]
-        rows.extend(group_rows(name, version, feature, *arrays(fetched), window))
+        rows.extend(group_rows(name, version, feature, *arrays(fetched), window, gates))
     # new days only (the daily case): one scan for every group of the reference days
     # and the new days, which is small, then split per group
     partial = {k: days for k, days in todo.items() if days is not None}
@@ -236,7 +239,7 @@ def model(dbt, session):
         for key, group in frame.groupby(["model_name", "model_version", "feature"], sort=True):
             if key in partial:
                 window = windows.loc[key[:2]]
-                rows.extend(group_rows(*key, *arrays(group), window, partial[key]))
+                rows.extend(group_rows(*key, *arrays(group), window, gates, partial[key]))
     # an explicit schema: an incremental build with nothing new returns no rows,
     # and those must still have the table's column types
     return pa.Table.from_pandas(

@@ -7,14 +7,15 @@ Grain: prediction_date × model_name × model_version.
 
 Incremental (delete+insert on the grain): a build recomputes the days with
 predictions of newer batches, and a whole version when its reference changed
-(another window, or new predictions on a reference day).
+(another window, or new predictions on a reference day). The p-value gate is
+label_shift_pvalue of the drift_gates seed (int_drift_gates_validated); an edited
+seed changes the project fingerprint, so `modelmart build` rebuilds every day.
 """
 
 import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
-ALPHA = 0.01
 SCHEMA = pa.schema(
     [
         ("prediction_date", pa.date32()),
@@ -34,10 +35,11 @@ SCHEMA = pa.schema(
 )
 
 
-def shift_rows(counts, windows, todo=None):
+def shift_rows(counts, windows, alpha, todo=None):
     """counts: model_name, model_version, predicted_date, predicted_label, predictions,
     source_batch_seq. todo: (name, version) → the days to emit, None for all; a
-    version missing from todo is left out (None instead of a dict: every version)."""
+    version missing from todo is left out (None instead of a dict: every version).
+    alpha: a day is flagged when its p-value is below it."""
     rows = []
     windows = windows.set_index(["model_name", "model_version"])
     for (name, version), group in counts.groupby(["model_name", "model_version"], sort=True):
@@ -82,7 +84,7 @@ def shift_rows(counts, windows, todo=None):
                     "unseen_class_predictions": unseen,
                     "chi2_statistic": statistic,
                     "p_value": pvalue,
-                    "flagged": bool(pvalue is not None and pvalue < ALPHA),
+                    "flagged": bool(pvalue is not None and pvalue < alpha),
                     "reference_start": window.reference_start,
                     "reference_end": window.reference_end,
                     "source_batch_seq": int(day_counts["source_batch_seq"].max()),
@@ -119,6 +121,8 @@ def model(dbt, session):
     windows = dbt.ref("int_drift_reference_windows").df()
     for column in ("reference_start", "reference_end"):
         windows[column] = pd.to_datetime(windows[column]).dt.date
+    gates = dict(dbt.ref("int_drift_gates_validated").project("gate, threshold").fetchall())
+    alpha = gates["label_shift_pvalue"]
     predictions = dbt.ref("stg_landing__predictions")
     todo = None
     if dbt.is_incremental:
@@ -163,7 +167,7 @@ def model(dbt, session):
         "model_name, model_version, predicted_date, predicted_label",
     ).df()
     counts["predicted_date"] = pd.to_datetime(counts["predicted_date"]).dt.date
-    out = shift_rows(counts, windows, todo)
+    out = shift_rows(counts, windows, alpha, todo)
     # an explicit schema: an incremental build with nothing new returns no rows,
     # and those must still have the table's column types
     return pa.Table.from_pandas(out, schema=SCHEMA, preserve_index=False)
