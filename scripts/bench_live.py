@@ -74,8 +74,8 @@ def _events(landing: Path, rows: int) -> list[tuple[str, dict]]:
     return out
 
 
-def bench_logger(landing: Path, rows: int, workdir: Path) -> dict:
-    events = _events(landing, rows)
+def bench_logger(events: list[tuple[str, dict]], workdir: Path, promote_after: bool) -> dict:
+    """``log()`` each event, ``flush()`` every 200 (durable at each flush)."""
     home = workdir / "logger-home"
     shutil.rmtree(home, ignore_errors=True)
     loggers = {s: EventLogger(s, home=home) for s in ("llm_calls", "predictions")}
@@ -99,28 +99,25 @@ def bench_logger(landing: Path, rows: int, workdir: Path) -> dict:
     seconds = time.perf_counter() - started
     for logger in loggers.values():
         logger.close()
-    t0 = time.perf_counter()
-    promoted = promote(home)
-    promote_s = time.perf_counter() - t0
-    stored = sum(r.stored for r in promoted)
-    return {
+    out = {
         "events": len(events),
-        "seconds": round(seconds, 2),
+        "seconds": seconds,
         "rows_per_s": len(events) / seconds,
-        "log_p50_us": float(np.percentile(log_ns, 50) / 1000),
-        "log_p99_us": float(np.percentile(log_ns, 99) / 1000),
-        "flush_p50_ms": float(np.percentile(flushes, 50) * 1000),
-        "flush_p99_ms": float(np.percentile(flushes, 99) * 1000),
-        "promote_seconds": round(promote_s, 2),
-        "promoted_stored": stored,
+        "log_ns": log_ns,
+        "flush_s": flushes,
     }
+    if promote_after:
+        t0 = time.perf_counter()
+        promoted = promote(home)
+        out["promote_seconds"] = round(time.perf_counter() - t0, 2)
+        out["promoted_stored"] = sum(r.stored for r in promoted)
+    return out
 
 
-def bench_logger_background(landing: Path, rows: int, workdir: Path) -> dict:
+def bench_logger_background(events: list[tuple[str, dict]], workdir: Path) -> dict:
     """The same events with ``flush_size=200``: the thread writes every 200 queued events
     (or all that queued meanwhile), the caller never waits; one ``flush()`` at the end,
     so the time counts every event durable."""
-    events = _events(landing, rows)
     home = workdir / "logger-bg-home"
     shutil.rmtree(home, ignore_errors=True)
     loggers = {s: EventLogger(s, home=home, flush_size=200) for s in ("llm_calls", "predictions")}
@@ -366,20 +363,49 @@ def bench_end_to_end(home: Path, seconds: float, rate: float = 100.0) -> dict:
     }
 
 
-def bench_logger_side_by_side(landing: Path, rows: int, workdir: Path) -> dict:
+def bench_logger_side_by_side(landing: Path, rows: int, workdir: Path, rounds: int = 5) -> dict:
+    """The naive SQLite path and the logger on the same rows, in turns (A B, B A, ...)
+    so that the disk's and the machine's drift hit both alike; the ratio of each
+    round's pair, and their median."""
+    events = _events(landing, rows)
     probe_before = fsync_probe(workdir)
-    naive = naive_sqlite(landing, rows, workdir)
-    logger = bench_logger(landing, rows, workdir)
-    background = bench_logger_background(landing, rows, workdir)
+    naive_rates, logger_runs = [], []
+    for r in range(rounds):
+        order = ("naive", "logger") if r % 2 == 0 else ("logger", "naive")
+        for which in order:
+            if which == "naive":
+                naive_rates.append(naive_sqlite(landing, rows, workdir)["rows_per_s"])
+            else:
+                logger_runs.append(bench_logger(events, workdir, promote_after=r == rounds - 1))
+    background = bench_logger_background(events, workdir)
+    rates = [run["rows_per_s"] for run in logger_runs]
+    ratios = [lg / nv for lg, nv in zip(rates, naive_rates, strict=True)]
+    log_ns = np.concatenate([run["log_ns"] for run in logger_runs])
+    flushes = [f for run in logger_runs for f in run["flush_s"]]
+    med = float(np.median(naive_rates))
     return {
-        **{k: round(v, 3) if isinstance(v, float) else v for k, v in logger.items()},
-        "sqlite_rows_per_s": round(naive["rows_per_s"]),
-        "ratio_vs_sqlite": round(logger["rows_per_s"] / naive["rows_per_s"], 1),
+        "events": len(events),
+        "rounds": rounds,
+        "rows_per_s": round(float(np.median(rates))),
+        "sqlite_rows_per_s": round(med),
+        "ratio_vs_sqlite": round(float(np.median(ratios)), 2),
+        "rounds_rows_per_s": [round(x) for x in rates],
+        "rounds_sqlite_rows_per_s": [round(x) for x in naive_rates],
+        "rounds_ratio": [round(x, 2) for x in ratios],
+        "log_p50_us": round(float(np.percentile(log_ns, 50) / 1000), 3),
+        "log_p99_us": round(float(np.percentile(log_ns, 99) / 1000), 3),
+        "log_max_us": round(float(log_ns.max() / 1000), 1),
+        "flush_p50_ms": round(float(np.percentile(flushes, 50) * 1000), 3),
+        "flush_p99_ms": round(float(np.percentile(flushes, 99) * 1000), 3),
+        "flushes": len(flushes),
+        "promote_seconds": logger_runs[-1]["promote_seconds"],
+        "promoted_stored": logger_runs[-1]["promoted_stored"],
         "background_rows_per_s": round(background["rows_per_s"]),
         "background_events_per_write": background["events_per_write"],
-        "ratio_background_vs_sqlite": round(background["rows_per_s"] / naive["rows_per_s"], 1),
+        "ratio_background_vs_sqlite": round(background["rows_per_s"] / med, 1),
         "fsync_probe_before": probe_before,
         "fsync_probe_after": fsync_probe(workdir),
+        "load_average": os.getloadavg(),
     }
 
 
@@ -391,10 +417,16 @@ def main() -> None:
     parser.add_argument("--live-seconds", type=float, default=120)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--rounds", type=int, default=5, help="logger vs SQLite turns")
     parser.add_argument(
         "--only-logger",
         action="store_true",
         help="only the logger against SQLite (on the history's landing files in --workdir)",
+    )
+    parser.add_argument(
+        "--only-end-to-end",
+        action="store_true",
+        help="only the end-to-end part, on the history already ingested and built in --workdir",
     )
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-live-"))
@@ -403,7 +435,11 @@ def main() -> None:
 
     inputs, home = workdir / "inputs", workdir / "home"
     if args.only_logger:
-        print(json.dumps(bench_logger_side_by_side(home / "landing", args.sqlite_rows, workdir)))
+        side = bench_logger_side_by_side(home / "landing", args.sqlite_rows, workdir, args.rounds)
+        print(json.dumps(side))
+        return
+    if args.only_end_to_end:
+        print(json.dumps(bench_end_to_end(home, args.live_seconds), default=str))
         return
     shutil.rmtree(inputs, ignore_errors=True)
     shutil.rmtree(home, ignore_errors=True)
@@ -419,7 +455,9 @@ def main() -> None:
     }
     print("file ingest", results["file_ingest"], flush=True)
 
-    results["logger"] = bench_logger_side_by_side(home / "landing", args.sqlite_rows, workdir)
+    results["logger"] = bench_logger_side_by_side(
+        home / "landing", args.sqlite_rows, workdir, args.rounds
+    )
     print("logger", results["logger"], flush=True)
 
     results["collector"] = {
