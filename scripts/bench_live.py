@@ -281,8 +281,26 @@ def bench_small_files(workdir: Path, batches_per_stream: int) -> dict:
 
 
 def bench_end_to_end(home: Path, seconds: float, rate: float = 100.0) -> dict:
-    """`modelmart run` going; a service logs `rate` events/s dated a day of their own."""
+    """`modelmart run` going; a service logs `rate` events/s dated a day of their own
+    (counted from what that day already holds, so the part can run again on a home)."""
     live_day = END + dt.timedelta(days=1)
+    warehouse = home / "warehouse.duckdb"
+
+    def published_live_calls() -> int:
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            return int(
+                con.execute(
+                    "select coalesce(sum(calls), 0) from marts.fct_llm_usage_daily "
+                    "where usage_date = ?",
+                    [live_day],
+                ).fetchall()[0][0]
+            )
+        finally:
+            con.close()
+
+    baseline = published_live_calls()
+    token = f"{time.time_ns():x}"
     run = subprocess.Popen(
         [*CLI, "--home", str(home), "run", "--interval", "5"],
         stdout=subprocess.PIPE,
@@ -305,7 +323,7 @@ def bench_end_to_end(home: Path, seconds: float, rate: float = 100.0) -> dict:
                     time.sleep(wait)
                 log.log(
                     {
-                        "event_id": f"live-{i}",
+                        "event_id": f"live-{token}-{i}",
                         "session_id": f"live-s{i % 50}",
                         "provider": "openai",
                         "model": "gpt-4o-mini",
@@ -322,21 +340,14 @@ def bench_end_to_end(home: Path, seconds: float, rate: float = 100.0) -> dict:
     producer = threading.Thread(target=service)
     producer.start()
     visible: list[tuple[float, int]] = []
-    warehouse = home / "warehouse.duckdb"
     deadline = time.monotonic() + seconds + 600
     while time.monotonic() < deadline:
         time.sleep(0.5)
         try:
-            con = duckdb.connect(str(warehouse), read_only=True)
-            n = con.execute(
-                "select coalesce(sum(calls), 0) from marts.fct_llm_usage_daily "
-                "where usage_date = ?",
-                [live_day],
-            ).fetchall()[0][0]
-            con.close()
+            n = published_live_calls() - baseline
         except duckdb.Error:
             continue
-        visible.append((time.monotonic(), int(n)))
+        visible.append((time.monotonic(), n))
         if stop.is_set() and n >= len(logged_at):
             break
     producer.join()
@@ -359,7 +370,9 @@ def bench_end_to_end(home: Path, seconds: float, rate: float = 100.0) -> dict:
         "latency_p95_s": float(np.percentile(latencies, 95)) if latencies else None,
         "latency_max_s": float(max(latencies)) if latencies else None,
         "cycles": len(cycles),
-        "sample_cycle": cycles[len(cycles) // 2].strip() if cycles else None,
+        "cycle_lines": [c.strip() for c in cycles],
+        "warehouse_mib": round(warehouse.stat().st_size / 2**20),
+        "load_average": os.getloadavg(),
     }
 
 

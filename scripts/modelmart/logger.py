@@ -1,11 +1,13 @@
 """The in-process logger: ``log()`` hands an event to memory, a thread makes it durable.
 
 - ``log()`` appends to an in-memory queue and returns (no JSON, no disk, no lock
-  in the usual case). A background thread encodes what is queued as JSON Lines and
-  appends it to a spool segment with one fsync, when ``flush_size`` events are
-  queued or the oldest queued event is ``flush_seconds`` old.
+  in the usual case). A background thread encodes what is queued as JSON (orjson,
+  one array per write) and appends it to a spool segment as one checksummed record
+  with one fdatasync, when ``flush_size`` events are queued or the oldest queued
+  event is ``flush_seconds`` old.
 - ``flush()`` returns when every event logged before it (by any thread) is on
-  disk: it queues a marker and waits until the thread has fsynced what came before.
+  disk: the caller drains the queue itself, under the lock that keeps one writer
+  at a time (no hand-off to the thread and back: no wake-ups to wait for).
 - A full queue (``max_buffer`` entries; a ``log_batch`` call is one entry) applies
   the back-pressure policy: ``"block"`` (default) waits up to ``block_timeout``
   seconds for room, then raises ``BufferFull``; ``"drop"`` drops the event and
