@@ -263,11 +263,16 @@ class SpoolWriter:
         n = len(queue)
         if not n:
             return
+        pop = queue.popleft
+        entries = [pop() for _ in range(n)]
         parts: list[bytes] = []
-        events = 0
+        if not any(type(entry) is _Batch for entry in entries):  # the usual case: log()
+            parts.append(encode_events(entries) + b"\n")
+            entries, events = [], n
+        else:
+            events = 0
         lines: list[dict[str, Any]] = []
-        for _ in range(n):
-            entry = queue.popleft()
+        for entry in entries:
             if isinstance(entry, _Batch):
                 if lines:
                     parts.append(encode_events(lines) + b"\n")
