@@ -314,7 +314,9 @@ def _build_locked(paths: Paths, full_refresh: bool, force: bool, started: float)
             },
         )
         return BuildResult(False, max_seq, full_refresh, seconds, failures)
+    publish_started = time.monotonic()
     published = publish(paths)
+    publish_seconds = time.monotonic() - publish_started
     marker.unlink(missing_ok=True)
     _write_json(
         _state_file(paths),
@@ -326,6 +328,7 @@ def _build_locked(paths: Paths, full_refresh: bool, force: bool, started: float)
                 "success": True,
                 "finished_at": now,
                 "seconds": round(seconds, 2),
+                "publish_seconds": round(publish_seconds, 2),
                 "full_refresh": full_refresh,
                 "max_batch_seq": max_seq,
             },

@@ -328,7 +328,7 @@ class _Handler(BaseHTTPRequestHandler):
         m.spans_ignored.inc(mapped.ignored)
         m.spans_rejected.inc(len(mapped.rejected))
         if mapped.events:
-            data = (encode_events(mapped.events) + "\n").encode()
+            data = encode_events(mapped.events) + b"\n"
             self.collector.spool("llm_calls", data, len(mapped.events))
         message = "; ".join(mapped.rejected[:20])
         body, ctype = otlp.response_body(len(mapped.rejected), message, protobuf=protobuf)
@@ -364,7 +364,7 @@ def parse_events(body: bytes, max_events: int) -> tuple[bytes, int]:
         for i, e in enumerate(events):
             if not isinstance(e, dict):
                 raise Refused(400, f"element {i} of the array is not an object")
-        return (encode_events(events) + "\n").encode() if events else b"", len(events)
+        return encode_events(events) + b"\n" if events else b"", len(events)
     lines = []
     # split on newlines only: U+2028 and friends may appear raw inside JSON strings
     for number, line in enumerate(text.split("\n"), start=1):

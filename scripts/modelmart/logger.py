@@ -1,11 +1,13 @@
 """The in-process logger: ``log()`` hands an event to memory, a thread makes it durable.
 
 - ``log()`` appends to an in-memory queue and returns (no JSON, no disk, no lock
-  in the usual case). A background thread encodes what is queued as JSON Lines and
-  appends it to a spool segment with one fsync, when ``flush_size`` events are
-  queued or the oldest queued event is ``flush_seconds`` old.
+  in the usual case). A background thread encodes what is queued as JSON (orjson,
+  one array per write) and appends it to a spool segment as one checksummed record
+  with one fdatasync, when ``flush_size`` events are queued or the oldest queued
+  event is ``flush_seconds`` old.
 - ``flush()`` returns when every event logged before it (by any thread) is on
-  disk: it queues a marker and waits until the thread has fsynced what came before.
+  disk: the caller drains the queue itself, under the lock that keeps one writer
+  at a time (no hand-off to the thread and back: no wake-ups to wait for).
 - A full queue (``max_buffer`` entries; a ``log_batch`` call is one entry) applies
   the back-pressure policy: ``"block"`` (default) waits up to ``block_timeout``
   seconds for room, then raises ``BufferFull``; ``"drop"`` drops the event and
@@ -31,6 +33,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 import pandas as pd
 import pyarrow as pa
 
@@ -44,18 +47,22 @@ class BufferFull(RuntimeError):
 
 
 def _default(value: Any) -> Any:
+    if value is pd.NaT:  # before datetimes: NaT is one (its isoformat() is "NaT")
+        return None
     if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return float(value)
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
-    if value is pd.NaT:
-        return None
     return str(value)
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=_default, allow_nan=False)
+# orjson writes NaN and infinities as null, datetimes as ISO-8601 (as isoformat()),
+# numpy scalars natively; whatever it refuses (an int over 64 bits, a non-string
+# key, nesting deeper than 254) goes through the standard library's encoder
+_ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 
 
 def _clean(value: Any) -> Any:
@@ -69,20 +76,29 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def encode_event(event: dict[str, Any]) -> str:
+def _stdlib_encode(value: Any) -> bytes:
     try:
-        return _ENCODER.encode(event)
+        return _ENCODER.encode(value).encode()
     except ValueError:  # rare: a NaN somewhere
-        return _ENCODER.encode(_clean(event))
+        return _ENCODER.encode(_clean(value)).encode()
 
 
-def encode_events(events: list[dict[str, Any]]) -> str:
-    """Many events as one spool line: a JSON array (one C call, about half the cost of
-    one line per event); promotion writes them out one per line."""
+def encode_event(event: dict[str, Any]) -> bytes:
     try:
-        return _ENCODER.encode(events)
-    except ValueError:
-        return "[" + ",".join(encode_event(e) for e in events) + "]"
+        return orjson.dumps(event, default=_default, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError
+        return _stdlib_encode(event)
+
+
+def encode_events(events: list[dict[str, Any]]) -> bytes:
+    """Many events as spool bytes without the last newline: one JSON array (one C call:
+    ~1-2 µs an event with orjson, 7-28 µs with the standard library's encoder), which
+    promotion writes out one event per line; when orjson refuses an event, one line
+    per event instead (so an array is always orjson's, and reads back exactly)."""
+    try:
+        return orjson.dumps(events, default=_default, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return b"\n".join(encode_event(e) for e in events)
 
 
 def encode_batch(batch: Any) -> tuple[bytes, int]:
@@ -95,7 +111,7 @@ def encode_batch(batch: Any) -> tuple[bytes, int]:
         text = batch.to_json(orient="records", lines=True, date_format="iso", date_unit="us")
         return (text if text.endswith("\n") else text + "\n").encode(), len(batch)
     rows = list(batch)
-    return ("".join(encode_event(r) + "\n" for r in rows)).encode(), len(rows)
+    return b"".join(encode_event(r) + b"\n" for r in rows), len(rows)
 
 
 class _Batch:
@@ -247,14 +263,19 @@ class SpoolWriter:
         n = len(queue)
         if not n:
             return
+        pop = queue.popleft
+        entries = [pop() for _ in range(n)]
         parts: list[bytes] = []
-        events = 0
+        if not any(type(entry) is _Batch for entry in entries):  # the usual case: log()
+            parts.append(encode_events(entries) + b"\n")
+            entries, events = [], n
+        else:
+            events = 0
         lines: list[dict[str, Any]] = []
-        for _ in range(n):
-            entry = queue.popleft()
+        for entry in entries:
             if isinstance(entry, _Batch):
                 if lines:
-                    parts.append((encode_events(lines) + "\n").encode())
+                    parts.append(encode_events(lines) + b"\n")
                     lines = []
                 data, k = (
                     (entry.data, entry.n)
@@ -267,7 +288,7 @@ class SpoolWriter:
                 lines.append(entry)
                 events += 1
         if lines:
-            parts.append((encode_events(lines) + "\n").encode())
+            parts.append(encode_events(lines) + b"\n")
         started = time.perf_counter()
         try:
             self.segments.append(b"".join(parts))

@@ -53,6 +53,7 @@ class Cycle:
     hooks: str = "-"
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step
 
     def line(self) -> str:
         text = (
@@ -60,6 +61,8 @@ class Cycle:
             f"{self.quarantined} quarantined); files {self.files}; compacted {self.compacted} "
             f"files; build {self.build}; hooks {self.hooks}; {self.seconds:.1f}s"
         )
+        if self.steps:
+            text += " [" + ", ".join(f"{k} {v:.1f}s" for k, v in self.steps.items()) + "]"
         if self.errors:
             text += " | ERRORS: " + " | ".join(self.errors)
         return text
@@ -157,12 +160,20 @@ class RunLoop:
             ("compact", lambda: self._compact(cycle, auto_compact)),
         ]
         for name, step in steps:
+            step_started = time.monotonic()
             try:
                 step()
             except Exception as exc:
                 cycle.errors.append(f"{name}: {exc}")
+            cycle.steps[name] = time.monotonic() - step_started
         try:
             result = self._build()
+            cycle.steps["build"] = result.seconds
+            if result.success and not result.up_to_date:
+                last = read_state(self.paths).get("last_build") or {}
+                if "seconds" in last and "publish_seconds" in last:
+                    cycle.steps["dbt"] = last["seconds"]
+                    cycle.steps["publish"] = last["publish_seconds"]
             if result.up_to_date:
                 cycle.build = "up to date"
             elif result.success:

@@ -7,11 +7,25 @@ Layout under ``$MODELMART_HOME/spool/<stream>/``::
     promoting/<token>/    segments claimed by one promotion (see ``promote``)
     ../dropped/<writer>.json   events a writer dropped under back-pressure, per stream
 
-A segment is JSON Lines, append-only. A writer appends a whole chunk of lines
-and fsyncs it before it acknowledges (``flush()`` returns, the collector answers
-202). A writer killed mid-write can leave a last line without its newline: that
-line was never acknowledged and promotion leaves it out. A ``.open`` segment
-whose lock nobody holds belongs to a dead writer and is promoted like a sealed one.
+A segment (format 2) is the 8 bytes ``MMSPOOL2`` and then records, append-only::
+
+    <u32 payload length> <u32 CRC-32 of the length's 4 bytes and the payload> <payload>
+
+little-endian; a payload is JSON Lines, where a line that is a JSON array holds
+many events of one logger write. A writer appends one record per write and
+fdatasyncs it before it acknowledges (``flush()`` returns, the collector answers
+202). The file is zero-filled ahead of the records (``Segments`` grows it by
+chunks of written zeros), so that an append changes no file size and its
+fdatasync writes only data, not the file system's journal; sealing truncates it
+to its records. A reader takes records while their length fits the file and
+their checksum matches, and stops at the first that does not (a zero length is
+the zero-filled rest): a writer killed mid-write leaves a record that was never
+acknowledged, and a torn or zeroed tail is detected and dropped, never misread.
+A ``.open`` segment whose lock nobody holds belongs to a dead writer and is
+promoted like a sealed one.
+
+A segment of format 1 (written before: plain JSON Lines, no header) is read as
+it always was: complete lines only, a torn last line (no newline) left out.
 
 Promotion moves sealed segments into ``promoting/<token>/``, joins their lines
 into one JSON Lines file, and ingests it as one batch through the normal
@@ -29,15 +43,50 @@ import fcntl
 import json
 import os
 import shutil
+import struct
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import orjson
 
 from modelmart.config import Paths, file_lock, get_paths
 from modelmart.contract import STREAMS
 
 PROMOTE_MAX_BYTES = 256 << 20  # one batch at most this big (bytes of JSON Lines)
+
+MAGIC = b"MMSPOOL2"  # the first bytes of a format-2 segment
+_HEADER = struct.Struct("<II")  # payload length, CRC-32 of (length bytes + payload)
+_LENGTH = struct.Struct("<I")
+PREALLOCATE_MIN = 64 << 10  # a segment's first zero-filled chunk ...
+PREALLOCATE_MAX = 4 << 20  # ... doubling up to this (an idle logger writes little)
+
+
+def frame(payload: bytes) -> bytes:
+    """One record: header and payload."""
+    length = _LENGTH.pack(len(payload))
+    return length + _LENGTH.pack(zlib.crc32(payload, zlib.crc32(length))) + payload
+
+
+def read_records(data: bytes) -> tuple[bytes, int]:
+    """The payloads of a format-2 segment's intact records, joined, and how many bytes
+    after them were left out (a torn or never acknowledged tail; zeros count too)."""
+    pos, end = len(MAGIC), len(data)
+    out = []
+    while pos + _HEADER.size <= end:
+        length, crc = _HEADER.unpack_from(data, pos)
+        start = pos + _HEADER.size
+        if length == 0 or start + length > end:
+            break
+        payload = data[start : start + length]
+        if zlib.crc32(payload, zlib.crc32(data[pos : pos + 4])) != crc:
+            break
+        out.append(payload)
+        pos = start + length
+    rest = data[pos:]
+    return b"".join(out), len(rest.rstrip(b"\0"))
 
 
 def _as_paths(where: Paths | str | os.PathLike[str] | None) -> Paths:
@@ -64,7 +113,8 @@ class Segments:
     """Append-only segments of one stream written by one writer (not thread-safe:
     one thread, the writer's, calls it).
 
-    ``append`` writes the bytes and fsyncs: when it returns they are durable.
+    ``append`` writes the bytes as one record and fdatasyncs: when it returns they
+    are durable.
     A segment is sealed (renamed ``.open`` → ``.seg``) when it is older than
     ``rotate_seconds`` or bigger than ``rotate_bytes``, so promotion can take it.
     """
@@ -84,10 +134,11 @@ class Segments:
         self.folder = stream_dir(paths, stream)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._n = 0
-        self._handle = None
+        self._fd: int | None = None
         self._path: Path | None = None
         self._opened_at = 0.0
-        self._size = 0
+        self._size = 0  # bytes of header and records
+        self._allocated = 0  # bytes of the file (records, then zeros)
         self.appends = 0  # fdatasyncs done (for the benchmark)
 
     def _open(self) -> None:
@@ -96,38 +147,56 @@ class Segments:
         # created under another name and locked before it is visible as .open: the
         # lock tells promotion that a live writer still appends to this file
         creating = self._path.with_suffix(".creating")
-        handle = open(creating, "ab")  # noqa: SIM115 - kept open until sealed
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fd = os.open(creating, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, MAGIC)
+        self._fd, self._size, self._allocated = fd, len(MAGIC), len(MAGIC)
+        self._grow(PREALLOCATE_MIN)
         os.replace(creating, self._path)
         _fsync_dir(self.folder)
-        self._handle, self._opened_at, self._size = handle, time.monotonic(), 0
+        self._opened_at = time.monotonic()
+
+    def _grow(self, need: int) -> None:
+        """Zero-fill the file ahead of the records (real zeros, not a sparse or
+        fallocated range: overwriting written blocks changes no file-system metadata,
+        so the appends' fdatasyncs write data only)."""
+        assert self._fd is not None
+        chunk = max(PREALLOCATE_MIN, min(self._allocated, PREALLOCATE_MAX), need)
+        os.pwrite(self._fd, bytes(chunk), self._allocated)
+        self._allocated += chunk
 
     def append(self, data: bytes) -> None:
         if not data:
             return
-        if self._handle is None:
+        if self._fd is None:
             self._open()
-        assert self._handle is not None
-        self._handle.write(data)
-        self._handle.flush()
-        os.fdatasync(self._handle.fileno())  # data and size; what SQLite does on Linux
-        self._size += len(data)
+        assert self._fd is not None
+        record = frame(data)
+        if self._size + len(record) > self._allocated:
+            self._grow(self._size + len(record) - self._allocated)
+        written = os.pwrite(self._fd, record, self._size)
+        while written < len(record):  # pwrite may write less (a signal); finish it
+            written += os.pwrite(self._fd, record[written:], self._size + written)
+        os.fdatasync(self._fd)  # data (and the size, after a growth); what SQLite does on Linux
+        self._size += len(record)
         self.appends += 1
         if self._size >= self.rotate_bytes:
             self.seal()
 
     def maybe_seal(self) -> None:
-        if self._handle is not None and time.monotonic() - self._opened_at >= self.rotate_seconds:
+        if self._fd is not None and time.monotonic() - self._opened_at >= self.rotate_seconds:
             self.seal()
 
     def seal(self) -> None:
-        if self._handle is None or self._path is None:
+        if self._fd is None or self._path is None:
             return
+        # drop the zero-filled rest (not synced: a reader stops at zeros anyway)
+        os.ftruncate(self._fd, self._size)
         sealed = self._path.with_suffix(".seg")
         os.replace(self._path, sealed)
         _fsync_dir(self.folder)
-        self._handle.close()  # after the rename: promotion never sees it unlocked as .open
-        self._handle, self._path = None, None
+        os.close(self._fd)  # after the rename: promotion never sees it unlocked as .open
+        self._fd, self._path = None, None
 
     def close(self) -> None:
         self.seal()
@@ -219,24 +288,33 @@ class PromoteResult:
 def _complete_lines(path: Path) -> bytes:
     """The segment's events, one JSON object per line.
 
-    Only complete lines count (a torn last line was never acknowledged). A line
-    that is a JSON array holds many events of one logger write; it is written out
-    one event per line, so the batch's row numbers count events.
+    Format 2: the intact records (see the module docstring). Format 1: only
+    complete lines (a torn last line was never acknowledged). A line that is a JSON
+    array holds many events of one logger write; it is written out one event per
+    line, so the batch's row numbers count events.
     """
     data = path.read_bytes()
-    end = data.rfind(b"\n")
-    data = data[: end + 1] if end >= 0 else b""
+    framed = data.startswith(MAGIC)
+    if framed:
+        data, _ = read_records(data)
+    else:
+        end = data.rfind(b"\n")
+        data = data[: end + 1] if end >= 0 else b""
     if b"\n[" not in data and not data.startswith(b"["):
         return data
     out = []
     for line in data.splitlines(keepends=True):
-        if line.startswith(b"["):
+        if not line.startswith(b"["):
+            out.append(line)
+        elif framed:  # orjson wrote the array (see logger.encode_events): exact both ways
+            out.extend(
+                orjson.dumps(e, option=orjson.OPT_APPEND_NEWLINE) for e in orjson.loads(line)
+            )
+        else:  # format 1: the standard library wrote it (ints of any size)
             out.extend(
                 json.dumps(e, separators=(",", ":"), allow_nan=False).encode() + b"\n"
                 for e in json.loads(line)
             )
-        else:
-            out.append(line)
     return b"".join(out)
 
 
