@@ -15,17 +15,24 @@ data_through as (
     select max(usage.usage_date) as as_of_date from usage
 ),
 
+usage_months as (
+    select
+        usage.*,
+        cast({{ dbt.date_trunc('month', 'usage.usage_date') }} as date) as budget_month
+    from usage
+),
+
 spend_monthly as (
     select
-        cast({{ dbt.date_trunc('month', 'usage.usage_date') }} as date) as budget_month,
-        usage.team,
-        sum(usage.cost_usd) as spend_mtd_usd,
-        cast(sum(usage.calls) as bigint) as calls,
-        cast(sum(usage.calls - usage.unpriced_calls) as bigint) as priced_calls,
-        cast(sum(usage.unpriced_calls) as bigint) as unpriced_calls,
-        cast(count(distinct usage.usage_date) as integer) as days_with_data
-    from usage
-    group by 1, usage.team
+        usage_months.budget_month,
+        usage_months.team,
+        sum(usage_months.cost_usd) as spend_mtd_usd,
+        cast(sum(usage_months.calls) as bigint) as calls,
+        cast(sum(usage_months.calls - usage_months.unpriced_calls) as bigint) as priced_calls,
+        cast(sum(usage_months.unpriced_calls) as bigint) as unpriced_calls,
+        cast(count(distinct usage_months.usage_date) as integer) as days_with_data
+    from usage_months
+    group by usage_months.budget_month, usage_months.team
 ),
 
 -- a team × month with a budget or with calls (a team may spend without a budget)
