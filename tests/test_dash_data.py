@@ -288,7 +288,7 @@ def test_cost_callback_shows_unpriced_as_unpriced_and_downloads_the_table(app, m
     s, e = filters.start.isoformat(), filters.end.isoformat()
     with app.server.test_request_context("/"):
         body = cost.update(s, e, ["mistral"], [], [], "k", "model")
-        sent = cost.download(1, s, e, ["mistral"], [], [])
+        sent = cost.download(1, s, e, ["mistral"], [], [], "model")
     table = find(body, "cost-table")
     # cost stays numeric (empty when unpriced); the table shows "unpriced" for it
     assert {row["cost_usd"] for row in table.data} == {None}
@@ -296,7 +296,10 @@ def test_cost_callback_shows_unpriced_as_unpriced_and_downloads_the_table(app, m
     assert cost_column["format"].to_plotly_json()["nully"] == "unpriced"
     assert "No priced calls" in texts(body)
     csv = sent["content"]
-    assert "unpriced" in csv and csv.splitlines()[0].startswith("provider,model,team,calls")
+    # the CSV is the table in view: grouped by the "spend by" choice, cost_usd numeric
+    # (empty when unpriced) beside is_priced
+    assert "unpriced" in csv and csv.splitlines()[0].startswith("model,calls")
+    assert csv.splitlines()[0].endswith(",is_priced") and ",," in csv.splitlines()[1]
     assert len(csv.splitlines()) == len(table.data) + 1
 
 
