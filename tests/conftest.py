@@ -96,9 +96,16 @@ def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def served(demo_home: Path) -> Iterator[str]:
-    """`modelmart serve` on the demo warehouse; yields its base URL."""
+def served(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`modelmart serve` on the demo warehouse; yields its base URL.
+
+    The server's output goes to a file, not a pipe: it logs every request, and a
+    pipe nobody reads fills up (64 KiB) after some hundred requests of a long
+    session, blocking the server mid-request — pages then time out only in the
+    full suite (the lost /operations part of test_slo_and_hourly_pages_in_a_browser)."""
     port = free_port()
+    log_path = tmp_path_factory.mktemp("served") / "serve.log"
+    log = log_path.open("w")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -110,15 +117,19 @@ def served(demo_home: Path) -> Iterator[str]:
             "--port",
             str(port),
         ],
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "MODELMART_USERS": ""},
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_http(base + "/", proc=proc)
+        try:
+            wait_http(base + "/", proc=proc)
+        except (RuntimeError, TimeoutError) as exc:
+            raise RuntimeError(f"{exc}; server log: {log_path.read_text()[-4000:]}") from None
         yield base
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        log.close()

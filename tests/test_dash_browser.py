@@ -227,8 +227,13 @@ def test_cost_table_downloads_as_csv(served, page, tmp_path):
     saved = tmp_path / "cost.csv"
     download.value.save_as(saved)
     lines = saved.read_text().splitlines()
-    assert lines[0].startswith("provider,model,team,calls")
-    assert all(line.startswith("mistral,") and ",unpriced," in line for line in lines[1:])
+    # grouped by the "spend by" choice (provider); cost_usd empty when unpriced, with
+    # is_priced (issue 12: the CSV stays numeric)
+    assert lines[0].startswith("provider,calls") and lines[0].endswith(",is_priced")
+    header = lines[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
+    assert rows and all(r["provider"] == "mistral" for r in rows)
+    assert all(r["cost_usd"] == "" and r["is_priced"] == "False" for r in rows)
 
 
 def test_alerts_page_lists_the_marts_alerts(served, demo_home, page):

@@ -288,12 +288,18 @@ def test_cost_callback_shows_unpriced_as_unpriced_and_downloads_the_table(app, m
     s, e = filters.start.isoformat(), filters.end.isoformat()
     with app.server.test_request_context("/"):
         body = cost.update(s, e, ["mistral"], [], [], "k", "model")
-        sent = cost.download(1, s, e, ["mistral"], [], [])
+        sent = cost.download(1, s, e, ["mistral"], [], [], "model")
     table = find(body, "cost-table")
-    assert {row["cost_usd"] for row in table.data} == {"unpriced"}
+    # cost stays numeric (empty when unpriced); the table shows "unpriced" for it
+    assert {row["cost_usd"] for row in table.data} == {None}
+    cost_column = next(c for c in table.columns if c["id"] == "cost_usd")
+    assert cost_column["format"].to_plotly_json()["nully"] == "unpriced"
     assert "No priced calls" in texts(body)
     csv = sent["content"]
-    assert "unpriced" in csv and csv.splitlines()[0].startswith("provider,model,team,calls")
+    # the CSV is the table in view: grouped by the "spend by" choice, cost_usd numeric
+    # (empty when unpriced) beside is_priced
+    assert "unpriced" in csv and csv.splitlines()[0].startswith("model,calls")
+    assert csv.splitlines()[0].endswith(",is_priced") and ",," in csv.splitlines()[1]
     assert len(csv.splitlines()) == len(table.data) + 1
 
 
@@ -375,7 +381,8 @@ def test_figures_draw_thresholds_and_breaches():
     charts.add_breaches(spec, points)
     fig = go.Figure(spec)  # the dict is a valid plotly figure
     assert [shape.y0 for shape in fig.layout.shapes] == [900.0, 1200.0]
-    assert [a.text for a in fig.layout.annotations] == ["warning > 900", "critical > 1200"]
+    # labelled in the axis' unit (ms)
+    assert [a.text for a in fig.layout.annotations] == ["warning > 900 ms", "critical > 1,200 ms"]
     assert spec["data"][0]["y"] == [800.0, 1300.0, None, 900.0]  # a gap, not a zero
     assert spec["data"][0]["x"][0] == "2026-10-01" and fig.data[0].connectgaps is False
     assert fig.data[1].name == "breach (critical)" and list(fig.data[1].y) == [1300.0]
@@ -413,7 +420,8 @@ def test_quality_chart_puts_coverage_beside_accuracy():
     )
     (line,) = with_rule["layout"]["shapes"]
     assert (line["yref"], line["y0"]) == ("y2", 0.5)  # on the coverage axis
-    assert with_rule["layout"]["annotations"][0]["text"] == "coverage info < 0.5"
+    # in the coverage axis' unit (percent)
+    assert with_rule["layout"]["annotations"][0]["text"] == "coverage info < 50 %"
     go.Figure(with_rule)
     for build in (
         lambda: charts.kpi_trend(frame, "date", "accuracy", percent=True),

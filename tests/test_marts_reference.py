@@ -446,6 +446,8 @@ def ref_dashboard(calls: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
             & (calls.date >= d - pd.Timedelta(days=6))
         ]
         priced = c.cost.notna()
+        # cost per resolved ticket's rows: an AI provider-day whose calls are all priced
+        fully = provider != "(none)" and bool(priced.all())
         rows.append(
             {
                 "activity_date": d,
@@ -465,6 +467,12 @@ def ref_dashboard(calls: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
                 "resolution_rate": ratio(e.agent.sum(), e.ticket.sum()),
                 "revenue_usd": e.revenue_usd.sum(),
                 "is_ai_provider": provider != "(none)",
+                "is_fully_priced": fully,
+                "fully_priced_cost_usd": c.cost[priced].sum() if fully and priced.any() else np.nan,
+                "fully_priced_resolved_tickets": int(e.agent.sum()) if fully else 0,
+                "unpriced_resolved_tickets": int(e.agent.sum())
+                if provider != "(none)" and not priced.all()
+                else 0,
             }
         )
     return pd.DataFrame(rows)

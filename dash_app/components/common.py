@@ -42,6 +42,8 @@ def filter_bar(filters: Filters, opts: Options, fields: tuple[str, ...]) -> html
     ]
     for field in fields:
         choices = getattr(opts, field)
+        if field == "model" and "provider" in fields:
+            choices = models_of(opts.models_by_provider, filters.provider) or choices
         chosen = list(getattr(filters, field))
         # a shared link may name a value with no data (yet): keep it selectable, so
         # the page says "no data" instead of silently widening to everything
@@ -63,6 +65,9 @@ def filter_bar(filters: Filters, opts: Options, fields: tuple[str, ...]) -> html
                 className="filter",
             )
         )
+    if "provider" in fields and "model" in fields:
+        # the model list follows the chosen providers (dash_app.components.page)
+        controls.append(dcc.Store(id="f-model-map", data=opts.models_by_provider))
     carry = {f: list(getattr(filters, f)) for f in LIST_FIELDS if f not in fields}
     # say so when the URL holds filters this page's data cannot honour, rather than
     # showing the unfiltered numbers as if they were filtered
@@ -89,6 +94,24 @@ def filter_bar(filters: Filters, opts: Options, fields: tuple[str, ...]) -> html
         className="filter-bar",
         id="filter-bar",
     )
+
+
+def models_of(models_by_provider: dict[str, list[str]], providers: object) -> list[str]:
+    """The LLM models of the chosen providers (every model when none is chosen)."""
+    chosen = list(providers or []) or list(models_by_provider)
+    return sorted({m for p in chosen for m in models_by_provider.get(p, [])})
+
+
+def model_options(
+    models_by_provider: dict[str, list[str]], providers: object, chosen: object
+) -> list[dict]:
+    """Options of the model filter for the chosen providers; a chosen model of
+    another provider stays selectable, labelled so."""
+    models = models_of(models_by_provider, providers)
+    others = [m for m in (chosen or []) if m not in models]
+    return [{"label": m, "value": m} for m in models] + [
+        {"label": f"{m} (not of the chosen providers)", "value": m} for m in others
+    ]
 
 
 def message(text: str, kind: str = "empty") -> html.Div:
@@ -158,6 +181,20 @@ def delta(
     return html.Span(f"{text} vs previous period", className=f"delta delta-{kind}")
 
 
+def change(current: float | None, previous: float | None, points: bool = False) -> html.Span:
+    """Change against the previous period, in a neutral colour: whether the value
+    is healthy is the card's state (dash_app.components.health), not its direction."""
+    if current is None or previous is None:
+        return html.Span("no previous data", className="delta delta-none")
+    if points:
+        text = f"{(current - previous) * 100:+.1f} pts"
+    elif previous == 0:
+        return html.Span("previous period 0", className="delta delta-none")
+    else:
+        text = f"{(current - previous) / abs(previous):+.1%}"
+    return html.Span(f"{text} vs previous period", className="delta delta-neutral")
+
+
 def kpi_card(
     card_id: str,
     title: str,
@@ -165,18 +202,26 @@ def kpi_card(
     change: html.Span,
     note: str,
     trend: dict | None = None,
+    state: object | None = None,
 ) -> html.Div:
+    """state: a dash_app.components.health.Health; the card takes its colour."""
     children = [
         html.Div(title, className="kpi-title"),
         html.Div(value, className="kpi-value", id=f"{card_id}-value"),
         change,
         html.Div(note, className="kpi-note"),
     ]
+    class_name = "kpi-card"
+    if state is not None:
+        from dash_app.components.health import health_badge
+
+        children.insert(2, health_badge(card_id, state))
+        class_name += f" kpi-state-{state.state}"
     if trend is not None:
         children.append(
             dcc.Graph(figure=trend, config={"displayModeBar": False}, className="kpi-trend")
         )
-    return html.Div(children, className="kpi-card", id=card_id)
+    return html.Div(children, className=class_name, id=card_id)
 
 
 ALERT_COLUMNS = [

@@ -4,15 +4,22 @@ its callback fills, and the callback inputs that go with it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from urllib.parse import parse_qsl, urlencode
 
-from dash import Input, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 
-from dash_app.components.common import filter_bar, message, page_header
+from dash_app.components.common import filter_bar, message, model_options, page_header
 from dash_app.context import reader
 from dash_app.data.catalog import PAGE_FIELDS
 from dash_app.data.filters import Filters
 from dash_app.data.options import Options, options
 from dash_app.data.warehouse import NoWarehouse, SnapshotReader
+
+# pages that show only LLM calls: provider `(none)` (business events without a
+# call) has nothing there, so it is not offered
+LLM_ONLY_PAGES = ("operations", "cost")
+NO_PROVIDER = "(none)"
 
 
 def page_layout(
@@ -28,6 +35,8 @@ def page_layout(
         opts = options(reader())
     except NoWarehouse as exc:
         return html.Div([header, message(str(exc), "error")])
+    if page in LLM_ONLY_PAGES:
+        opts = replace(opts, provider=[p for p in opts.provider if p != NO_PROVIDER])
     filters = Filters.from_query(query).resolved(opts.newest_date)
     controls = extra_controls(filters, opts) if extra_controls else []
     return html.Div(
@@ -84,3 +93,22 @@ def render(
         return body(source, filters)
     except NoWarehouse as exc:
         return [message(str(exc), "error")]
+
+
+def with_params(search: str | None, **params: str | None) -> str:
+    """`search` with the page-own parameters set (None removes one), the others kept
+    in their order: a page's choices live in the URL beside the shared filters."""
+    pairs = [(k, v) for k, v in parse_qsl((search or "").lstrip("?")) if k not in params]
+    pairs += [(k, v) for k, v in params.items() if v is not None]
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+@callback(
+    Output({"type": "filter", "field": "model"}, "options"),
+    Input({"type": "filter", "field": "provider"}, "value"),
+    State({"type": "filter", "field": "model"}, "value"),
+    State("f-model-map", "data"),
+    prevent_initial_call=True,
+)
+def models_follow_providers(providers, chosen, models_by_provider) -> list[dict]:
+    return model_options(models_by_provider or {}, providers, chosen)

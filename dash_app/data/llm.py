@@ -41,19 +41,27 @@ def calls_by_model(usage: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def cost_table(usage: pd.DataFrame) -> pd.DataFrame:
-    """Grain: provider × model × team over the range. cost_usd is NaN when no call of
-    the group is priced (shown as "unpriced", never $0)."""
+COST_GROUPS = ("provider", "model", "team")
+
+
+def cost_table(usage: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """Grain: `by` (provider / model / team) over the range, or provider × model ×
+    team without it. cost_usd is NaN when no call of the group is priced (shown as
+    "unpriced", never $0); is_priced says whether every call of the group is."""
+    if by is not None and by not in COST_GROUPS:
+        raise ValueError(f"cannot group spend by {by!r}")
+    keys = [by] if by else list(COST_GROUPS)
     columns = ["calls", "tokens_total", "cost_usd", "unpriced_calls", "unpriced_tokens"]
     if usage.empty:
-        return pd.DataFrame(columns=["provider", "model", "team", *columns])
-    out = usage.groupby(["provider", "model", "team"], as_index=False).agg(
+        return pd.DataFrame(columns=[*keys, *columns, "is_priced"])
+    out = usage.groupby(keys, as_index=False).agg(
         calls=("calls", "sum"),
         tokens_total=("tokens_total", "sum"),
         cost_usd=("cost_usd", lambda s: s.sum(min_count=1)),
         unpriced_calls=("unpriced_calls", "sum"),
         unpriced_tokens=("unpriced_tokens", "sum"),
     )
+    out["is_priced"] = out.unpriced_calls == 0
     return out.sort_values("cost_usd", ascending=False, na_position="last").reset_index(drop=True)
 
 
@@ -65,9 +73,17 @@ def spend_over_time(usage: pd.DataFrame, by: str) -> pd.DataFrame:
     return priced.groupby(["date", by], as_index=False)["cost_usd"].sum()
 
 
+BUDGET_COLUMNS = [
+    "team", "budget_usd", "spend_mtd_usd", "calls", "priced_calls", "unpriced_calls",
+    "days_with_data", "as_of_date", "days_elapsed", "days_in_month", "forecast_usd",
+    "has_enough_data", "budget_verdict",
+]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class BudgetStatus:
-    """Month-to-date spend of the selection against the budgets of its teams."""
+    """A month of fct_llm_budget_monthly for the selected teams: their rows (one per
+    team, the mart's verdict each) and their sums."""
 
     month: dt.date
     as_of: dt.date | None
@@ -77,6 +93,7 @@ class BudgetStatus:
     days_elapsed: int
     days_in_month: int
     unpriced_calls: int = 0  # month to date, not in spend_mtd (their cost is unknown)
+    teams: pd.DataFrame | None = None  # grain: team, the mart's columns
 
     @property
     def method(self) -> str:
@@ -85,41 +102,56 @@ class BudgetStatus:
             f"rate over {self.days_elapsed} of {self.days_in_month} days, through {self.as_of})."
         )
 
+    @property
+    def verdict(self) -> str:
+        """The teams' verdicts in words: a team's own, or a count over several."""
+        rows = self.teams if self.teams is not None else pd.DataFrame(columns=BUDGET_COLUMNS)
+        judged = rows[rows.budget_verdict.isin(["over budget", "within budget"])]
+        if rows.empty:
+            return "no budget set"
+        if judged.empty:
+            return "no budget set" if (rows.budget_verdict == "no budget").all() else (
+                f"not enough data (a verdict needs {BUDGET_MIN_DAYS} days)"
+            )
+        if len(rows) == 1:
+            return str(rows.budget_verdict.iloc[0])
+        over = int((judged.budget_verdict == "over budget").sum())
+        return f"{over} of {len(judged)} teams over budget"
+
+
+# fct_llm_budget_monthly's verdict needs this many days (dbt var budget_verdict_min_days)
+BUDGET_MIN_DAYS = 7
+
+
+def _total(series: pd.Series) -> float | None:
+    total = series.sum(min_count=1)
+    return None if pd.isna(total) else float(total)
+
 
 def budget_status(reader: SnapshotReader, filters: Filters) -> BudgetStatus:
-    """The month of the range's end date: spend from its first day to the range end."""
+    """The month of the range's end date in fct_llm_budget_monthly (as of its newest
+    data), for the selected teams (all teams without a team filter)."""
     assert filters.end
     month = filters.end.replace(day=1)
-    days_in_month = calendar.monthrange(month.year, month.month)[1]
-    mtd = Filters(**{**filters.__dict__, "start": month})
-    clause, params = where("fct_llm_usage_daily", mtd)
-    spend = reader.query(
-        f"select sum(cost_usd) as spend, max(usage_date) as as_of, "
-        f"coalesce(sum(unpriced_calls), 0) as unpriced_calls "
-        f"from marts.fct_llm_usage_daily where {clause}",
-        params,
-    ).iloc[0]
     team_clause, team_params = "true", []
     if filters.team:
         team_clause, team_params = "list_contains(?::varchar[], team)", [list(filters.team)]
-    budget = reader.query(
-        f"select sum(budget_usd) as budget from reference.budgets "
-        f"where budget_month = ? and {team_clause}",
+    rows = reader.query(
+        f"select {', '.join(BUDGET_COLUMNS)} from marts.fct_llm_budget_monthly "
+        f"where budget_month = ? and {team_clause} order by team",
         [month, *team_params],
-    ).iloc[0]
-    as_of = as_date(spend.as_of)
-    spend_mtd = None if pd.isna(spend.spend) else float(spend.spend)
-    elapsed = (as_of - month).days + 1 if as_of else 0
-    forecast = spend_mtd / elapsed * days_in_month if spend_mtd is not None and elapsed else None
+    )
+    first = rows.iloc[0] if len(rows) else None
     return BudgetStatus(
         month=month,
-        as_of=as_of,
-        spend_mtd=spend_mtd,
-        budget=None if pd.isna(budget.budget) else float(budget.budget),
-        forecast=forecast,
-        days_elapsed=elapsed,
-        days_in_month=days_in_month,
-        unpriced_calls=int(spend.unpriced_calls),
+        as_of=None if first is None else as_date(first.as_of_date),
+        spend_mtd=_total(rows.spend_mtd_usd),
+        budget=_total(rows.budget_usd),
+        forecast=_total(rows.forecast_usd),
+        days_elapsed=0 if first is None else int(first.days_elapsed),
+        days_in_month=calendar.monthrange(month.year, month.month)[1],
+        unpriced_calls=int(rows.unpriced_calls.sum()),
+        teams=rows,
     )
 
 
@@ -129,28 +161,31 @@ class CostPerTicket:
 
     value: float | None  # USD per ticket; None without such tickets
     excluded_tickets: int  # resolved tickets of provider-days with unpriced calls
+    cost: float | None = None  # USD of the fully priced provider-days
+    tickets: int = 0  # tickets the AI agent resolved on them
 
 
 def cost_per_resolved_ticket(reader: SnapshotReader, filters: Filters) -> CostPerTicket:
-    """Σ cost ÷ Σ tickets the AI agent resolved, over the (date, provider) rows of
-    fct_dashboard_daily whose calls are all priced: a provider-day with unpriced
-    calls has an unknown cost, so its tickets would make the ratio look cheaper.
-    Their tickets are counted apart, so the page can say what was left out."""
+    """Σ fully_priced_cost_usd ÷ Σ fully_priced_resolved_tickets of fct_dashboard_daily
+    (the mart says which provider-days are fully priced); the resolved tickets of
+    provider-days with unpriced calls are counted apart, so the page can say what
+    was left out."""
     clause, params = where("fct_dashboard_daily", filters)
     row = reader.query(
         f"""
-        select
-            sum(case when unpriced_calls = 0 then cost_usd end) as cost,
-            sum(case when unpriced_calls = 0 then agent_resolved_tickets end) as resolved,
-            sum(case when unpriced_calls > 0 then agent_resolved_tickets else 0 end) as excluded
-        from marts.fct_dashboard_daily where {clause} and provider <> '(none)'
+        select sum(fully_priced_cost_usd) as cost,
+               sum(fully_priced_resolved_tickets) as resolved,
+               sum(unpriced_resolved_tickets) as excluded
+        from marts.fct_dashboard_daily where {clause}
         """,
         params,
     ).iloc[0]
     excluded = 0 if pd.isna(row.excluded) else int(row.excluded)
-    if pd.isna(row.cost) or pd.isna(row.resolved) or row.resolved == 0:
-        return CostPerTicket(None, excluded)
-    return CostPerTicket(float(row.cost) / float(row.resolved), excluded)
+    resolved = 0 if pd.isna(row.resolved) else int(row.resolved)
+    cost = None if pd.isna(row.cost) else float(row.cost)
+    if cost is None or resolved == 0:
+        return CostPerTicket(None, excluded, cost, resolved)
+    return CostPerTicket(cost / resolved, excluded, cost, resolved)
 
 
 def provider_latency(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:

@@ -21,6 +21,8 @@ class Options:
     first_date: dt.date | None = None
     last_date: dt.date | None = None  # newest date of any mart (the picker's limit)
     newest_date: dt.date | None = None  # newest date with LLM calls or predictions (default end)
+    # LLM models per provider (the model filter follows the chosen providers)
+    models_by_provider: dict[str, list[str]] = field(default_factory=dict)
 
 
 def options(reader: SnapshotReader) -> Options:
@@ -55,6 +57,9 @@ def options(reader: SnapshotReader) -> Options:
         first_date=as_date(span.first_date),
         last_date=as_date(span.last_date),
         newest_date=as_date(span.newest_date),
+        models_by_provider={
+            provider: sorted(set(group.model)) for provider, group in usage.groupby("provider")
+        },
     )
 
 

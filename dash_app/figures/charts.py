@@ -16,6 +16,8 @@ import copy
 import numpy as np
 import pandas as pd
 
+from dash_app.figures.colors import series_color, series_dash, version_color
+
 Figure = dict
 
 COLORWAY = ["#3b6fb6", "#e07b39", "#3a9d74", "#b5485d", "#7a5cb8", "#8c7a3e", "#4aa3b5", "#6b6b6b"]
@@ -87,11 +89,26 @@ def add_thresholds(fig: Figure, rules: pd.DataFrame, yref: str = "y", prefix: st
                 "yref": yref,
                 "y": float(place(float(rule.threshold))),
                 "yanchor": "bottom",
-                "text": f"{prefix}{rule.severity} {rule.comparator} {rule.threshold:g}",
+                "text": f"{prefix}{rule.severity} {rule.comparator} "
+                + axis_value(fig, float(rule.threshold), yref),
                 "showarrow": False,
                 "font": {"size": 10, "color": color},
             }
         )
+
+
+def axis_value(fig: Figure, value: float, yref: str = "y") -> str:
+    """A value written in the unit of the axis it sits on: 5.0 % on a percent
+    axis, 900 ms on a millisecond axis, $1.50 on a USD axis."""
+    axis = fig["layout"].get("yaxis" + yref[1:], {})
+    title = str(axis.get("title", {}).get("text", "")).lower()
+    if "%" in str(axis.get("tickformat", "")):
+        return f"{value * 100:.4g} %"
+    if title == "ms" or title.endswith("(ms)"):
+        return f"{value:,.4g} ms"
+    if title in ("usd", "$") or title.endswith("(usd)"):
+        return f"${value:,.2f}"
+    return f"{value:g}"
 
 
 def add_breaches(fig: Figure, points: pd.DataFrame, x: str = "metric_date") -> None:
@@ -117,6 +134,21 @@ def add_breaches(fig: Figure, points: pd.DataFrame, x: str = "metric_date") -> N
         )
 
 
+def _colored(name: str, part: str = "line") -> dict:
+    """The series' colour from dash_app.figures.colors (line and markers, or the
+    bar marker); nothing when the name is not a provider, model or version."""
+    color = series_color(name)
+    if color is None:
+        return {}
+    if part == "marker":
+        return {"marker": {"color": color}}
+    line = {"color": color}
+    dash = series_dash(name)
+    if dash:
+        line["dash"] = dash
+    return {"line": line, "marker": {"size": 4, "color": color}}
+
+
 def lines(
     frame: pd.DataFrame,
     x: str,
@@ -137,6 +169,7 @@ def lines(
                 "mode": "lines+markers",
                 "name": str(name),
                 "marker": {"size": 4},
+                **_colored(str(name)),
                 "connectgaps": False,
                 "hovertemplate": "%{y:.1%}" if percent else "%{y:,.4g}",
             }
@@ -150,9 +183,26 @@ def stacked_bars(
     fig = base(title, y_title)
     for name, group in frame.groupby(color, sort=True):
         fig["data"].append(
-            {"type": "bar", "x": values(group[x]), "y": values(group[y]), "name": str(name)}
+            {
+                "type": "bar",
+                "x": values(group[x]),
+                "y": values(group[y]),
+                "name": str(name),
+                **_colored(str(name), "marker"),
+            }
         )
     fig["layout"]["barmode"] = "stack"
+    return fig
+
+
+def grouped_bars(
+    frame: pd.DataFrame, x: str, y: str, color: str, title: str, y_title: str
+) -> Figure:
+    """Bars side by side per x, one per value of `color` (say budget, spend and
+    forecast per team)."""
+    fig = stacked_bars(frame, x, y, color, title, y_title)
+    fig["layout"]["barmode"] = "group"
+    fig["layout"]["hovermode"] = "closest"
     return fig
 
 
@@ -209,8 +259,8 @@ def quality_chart(
     # side by side per day: two versions' coverage bars never hide each other
     layout["barmode"] = "group"
     layout["bargap"] = 0.15
-    for i, (version, group) in enumerate(frame.groupby("version", sort=True)):
-        color = COLORWAY[i % len(COLORWAY)]
+    for version, group in frame.groupby("version", sort=True):
+        color = version_color(str(version))
         dates = values(group.date)
         fig["data"].extend(
             [
@@ -262,6 +312,7 @@ def segment_chart(frame: pd.DataFrame) -> Figure:
                 "x": values(group.segment),
                 "y": values(group.accuracy),
                 "name": version,
+                "marker": {"color": version_color(str(version))},
                 "customdata": group[["labeled", "predictions", "label_coverage"]]
                 .to_numpy()
                 .tolist(),
@@ -351,7 +402,11 @@ def reliability_diagram(frame: pd.DataFrame) -> Figure:
                 "y": values(group.accuracy),
                 "mode": "lines+markers",
                 "name": version,
-                "marker": {"size": (6 + 18 * (group.labeled / biggest) ** 0.5).tolist()},
+                "line": {"color": version_color(str(version))},
+                "marker": {
+                    "size": (6 + 18 * (group.labeled / biggest) ** 0.5).tolist(),
+                    "color": version_color(str(version)),
+                },
                 "customdata": group[["labeled"]].to_numpy().tolist(),
                 "hovertemplate": "score %{x:.2f} → accuracy %{y:.1%}<br>%{customdata[0]:,} labeled"
                 "<extra>" + version + "</extra>",

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dash
 import pandas as pd
 from dash import Input, Output, State, callback, dash_table, dcc, html
+from dash.dash_table import FormatTemplate
+from dash.dash_table.Format import Format, Group, Scheme
 
 from dash_app.components.common import (
     fmt_int,
@@ -29,6 +31,8 @@ from dash_app.context import can_see_cost, reader
 from dash_app.data.catalog import PAGE_FIELDS
 from dash_app.data.filters import Filters
 from dash_app.data.llm import (
+    BUDGET_MIN_DAYS,
+    BudgetStatus,
     budget_status,
     cost_per_resolved_ticket,
     cost_table,
@@ -66,16 +70,115 @@ def layout(**query: str) -> html.Div:
     )
 
 
-def table_frame(usage: pd.DataFrame) -> pd.DataFrame:
-    """The table in view: cost as text so an unpriced group reads 'unpriced'."""
-    table = cost_table(usage)
-    table["cost_usd"] = table.cost_usd.map(
-        lambda v: "unpriced" if pd.isna(v) else round(float(v), 6)
+def table_frame(usage: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """The table in view and in the CSV, grouped by the "spend by" choice (provider ×
+    model × team without one): cost_usd numeric, empty (NaN) for an unpriced group,
+    with is_priced beside it."""
+    return cost_table(usage, by if by in GROUPS else None)
+
+
+def money(nully: str) -> Format:
+    """USD with 2 decimals; `nully` shown for an empty cell (Format.nully mutates,
+    so a new Format each time)."""
+    return FormatTemplate.money(2).nully(nully)
+
+
+COUNT = Format(group=Group.yes, precision=0, scheme=Scheme.fixed)
+TABLE_FORMATS = {
+    "cost_usd": money("unpriced"),
+    "calls": COUNT,
+    "tokens_total": COUNT,
+    "unpriced_calls": COUNT,
+    "unpriced_tokens": COUNT,
+}
+TABLE_STYLE = {
+    "style_as_list_view": True,
+    "style_header": {"fontWeight": "600", "backgroundColor": "#f4f6f8"},
+    "style_cell": {"fontFamily": "inherit", "fontSize": "13px", "padding": "6px 10px"},
+}
+
+
+def _columns(table: pd.DataFrame) -> list[dict]:
+    out = []
+    for c in table.columns:
+        column = {"name": c.replace("_", " "), "id": c}
+        if c in TABLE_FORMATS:
+            column.update(type="numeric", format=TABLE_FORMATS[c])
+        out.append(column)
+    return out
+
+
+def budget_section(budget: BudgetStatus, filters: Filters) -> list:
+    """Budget against actual per team (fct_llm_budget_monthly): budgets are set per
+    team, so this section follows the team filter only."""
+    teams = budget.teams
+    if teams is None or teams.empty:
+        return [message(f"No budget or LLM calls for {budget.month:%B %Y}.")]
+    rows = teams.assign(
+        as_of_date=teams.as_of_date.map(lambda v: "" if pd.isna(v) else f"{pd.Timestamp(v):%Y-%m-%d}")
+    )[
+        ["team", "budget_usd", "spend_mtd_usd", "forecast_usd", "days_with_data",
+         "days_elapsed", "unpriced_calls", "budget_verdict"]
+    ]  # fmt: skip
+    formats = {"budget_usd": money("no budget"), "spend_mtd_usd": money("—"),
+               "forecast_usd": money("—"), "days_with_data": COUNT,
+               "days_elapsed": COUNT, "unpriced_calls": COUNT}  # fmt: skip
+    names = {
+        "budget_usd": "budget",
+        "spend_mtd_usd": "spend month to date",
+        "forecast_usd": "month-end forecast",
+        "days_with_data": "days with calls",
+        "days_elapsed": "days elapsed",
+        "unpriced_calls": "unpriced calls",
+        "budget_verdict": "verdict",
+    }
+    columns = [
+        {"name": names.get(c, c), "id": c, **({"type": "numeric", "format": formats[c]} if c in formats else {})}
+        for c in rows.columns
+    ]  # fmt: skip
+    ignored = (
+        " The provider and model filters do not apply here: a budget covers all of them."
+        if filters.provider or filters.model
+        else ""
     )
-    return table
+    chart_rows = teams.melt(
+        id_vars="team",
+        value_vars=["budget_usd", "spend_mtd_usd", "forecast_usd"],
+        var_name="measure",
+        value_name="usd",
+    ).dropna(subset=["usd"])
+    chart_rows["measure"] = chart_rows.measure.map(
+        {"budget_usd": "budget", "spend_mtd_usd": "spend month to date", "forecast_usd": "forecast"}
+    )
+    return [
+        html.H2(f"Budget against actual per team, {budget.month:%B %Y}"),
+        html.P(
+            f"Spend of priced calls from {budget.month:%b} 1 to {budget.as_of or '—'} (the newest "
+            f"data) against each team's budget. A verdict needs at least {BUDGET_MIN_DAYS} "
+            "elapsed days and as many days with the team's calls; before that the forecast is "
+            f"shown without one.{ignored}",
+            className="summary",
+            id="cost-budget-summary",
+        ),
+        graph_or_message(
+            chart_rows,
+            lambda: charts.grouped_bars(
+                chart_rows, "team", "usd", "measure", "Budget, spend and forecast per team", "USD"
+            ),
+            "No budget or priced spend this month.",
+            "cost-budget-chart",
+        ),
+        dash_table.DataTable(
+            id="cost-budget-table",
+            columns=columns,
+            data=rows.astype(object).where(rows.notna(), None).to_dict("records"),
+            **TABLE_STYLE,
+        ),
+    ]
 
 
 def cost_body(source: SnapshotReader, filters: Filters, by: str = "provider") -> list:
+    by = by if by in GROUPS else "provider"
     usage = llm_usage(source, filters)
     if usage.empty:
         return [message("No LLM calls for this selection.")]
@@ -91,8 +194,8 @@ def cost_body(source: SnapshotReader, filters: Filters, by: str = "provider") ->
         per_ticket = cost_per_resolved_ticket(source, filters)
         per_ticket_value = fmt_money(per_ticket.value)
         per_ticket_note = (
-            "Spend of the selected providers ÷ tickets their sessions' AI agent resolved, "
-            "over provider-days whose calls are all priced"
+            f"{fmt_money(per_ticket.cost)} ÷ {fmt_int(per_ticket.tickets)} tickets the AI "
+            "agent resolved, over provider-days whose calls are all priced"
             + (
                 f" ({fmt_int(per_ticket.excluded_tickets)} resolved tickets of provider-days "
                 "with unpriced calls left out: their cost is unknown)."
@@ -100,25 +203,14 @@ def cost_body(source: SnapshotReader, filters: Filters, by: str = "provider") ->
                 else "."
             )
         )
-    # budgets are set per team: a provider or model selection spends part of them
-    budget_comparable = not (filters.provider or filters.model)
-    over = (
-        budget_comparable
-        and budget.budget is not None
-        and budget.forecast is not None
-        and budget.forecast > budget.budget
-    )
-    if not budget_comparable:
-        verdict = "not compared: the budget covers every provider and model"
-    elif budget.budget is not None and budget.forecast is not None:
-        verdict = "over budget" if over else "within budget"
-    else:
-        verdict = ""
+    verdict = budget.verdict
+    over = "over budget" in verdict and not verdict.startswith("0 of")
     unpriced_mtd = (
         f" Leaves out {fmt_int(budget.unpriced_calls)} unpriced calls (cost unknown)."
         if budget.unpriced_calls
         else ""
     )
+    teams = ", ".join(filters.team) if filters.team else "all teams"
     cards = [
         kpi_card(
             "cost-kpi-spend", "Spend (range)", fmt_money(spend), html.Span(), "Priced calls only."
@@ -142,8 +234,7 @@ def cost_body(source: SnapshotReader, filters: Filters, by: str = "provider") ->
                 else "no budget set",
                 className="delta delta-none",
             ),
-            f"Budget of {', '.join(filters.team) if filters.team else 'all teams'} "
-            f"(budgets seed), priced calls only.{unpriced_mtd}",
+            f"Spend and budget of {teams} (budgets seed), priced calls only.{unpriced_mtd}",
         ),
         kpi_card(
             "cost-kpi-forecast",
@@ -151,7 +242,8 @@ def cost_body(source: SnapshotReader, filters: Filters, by: str = "provider") ->
             fmt_money(budget.forecast),
             html.Span(
                 verdict,
-                className=f"delta delta-{'bad' if over else ('good' if budget_comparable else 'none')}",
+                className=f"delta delta-{'bad' if over else 'none'}",
+                id="cost-kpi-forecast-verdict",
             ),
             budget.method + unpriced_mtd,
         ),
@@ -163,8 +255,8 @@ def cost_body(source: SnapshotReader, filters: Filters, by: str = "provider") ->
             per_ticket_note,
         ),
     ]
-    over_time = spend_over_time(usage, by if by in GROUPS else "provider")
-    table = table_frame(usage)
+    over_time = spend_over_time(usage, by)
+    table = table_frame(usage, by)
     return [
         html.Div(cards, className="kpi-row"),
         graph_or_message(
@@ -175,17 +267,16 @@ def cost_body(source: SnapshotReader, filters: Filters, by: str = "provider") ->
             "No priced calls in this selection: every call is unpriced.",
             "cost-chart",
         ),
-        html.H2("Spend by provider, model and team"),
+        html.H2(f"Spend by {by}", id="cost-table-title"),
         dash_table.DataTable(
             id="cost-table",
-            columns=[{"name": c.replace("_", " "), "id": c} for c in table.columns],
-            data=table.to_dict("records"),
+            columns=_columns(table),
+            data=table.astype(object).where(table.notna(), None).to_dict("records"),
             sort_action="native",
             page_size=20,
-            style_as_list_view=True,
-            style_header={"fontWeight": "600", "backgroundColor": "#f4f6f8"},
-            style_cell={"fontFamily": "inherit", "fontSize": "13px", "padding": "6px 10px"},
+            **TABLE_STYLE,
         ),
+        *budget_section(budget, filters),
     ]
 
 
@@ -201,11 +292,15 @@ def update(start, end, *values) -> list:
 
 
 def download(_clicks, start, end, *values) -> dict:
-    filters = filters_from_inputs(PAGE, start, end, values)
+    """The table in view as CSV: the same "spend by" grouping (the value after the
+    filter fields; provider × model × team without one), cost_usd numeric."""
+    fields = PAGE_FIELDS[PAGE]
+    by = values[len(fields)] if len(values) > len(fields) else None
+    filters = filters_from_inputs(PAGE, start, end, values[: len(fields)])
     source = reader()
     if filters.start is None or filters.end is None:
         filters = filters.resolved(options(source).newest_date)
-    table = table_frame(llm_usage(source, filters))
+    table = table_frame(llm_usage(source, filters), by)
     name = f"modelmart-cost-{filters.start}-{filters.end}.csv"
     return dcc.send_data_frame(table.to_csv, name, index=False)
 
@@ -217,6 +312,7 @@ callback(
     State("f-dates", "start_date"),
     State("f-dates", "end_date"),
     *[State({"type": "filter", "field": f}, "value") for f in PAGE_FIELDS[PAGE]],
+    State("cost-by", "value"),
     prevent_initial_call=True,
 )(download)
 dash.register_page(

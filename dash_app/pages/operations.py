@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, dcc, html
+import pandas as pd
+from dash import Input, Output, State, callback, dcc, html
 
 from dash_app.components.common import GRAPH_CONFIG, alert_table, graph_or_message, message
 from dash_app.components.page import (
@@ -12,6 +13,7 @@ from dash_app.components.page import (
     page_inputs,
     page_layout,
     render,
+    with_params,
 )
 from dash_app.data.alerts import alerts, breaches, thresholds
 from dash_app.data.filters import Filters
@@ -37,14 +39,30 @@ VIEWS = [
 ]
 
 
-def _percentile_control(_filters: Filters, _opts: object) -> list:
-    return [
-        *control_row("View", choice("ops-view", VIEWS, "days")),
-        *control_row("Latency percentile", choice("ops-percentile", list(PERCENTILES), "p95")),
-    ]
+# the latency chart per provider · model · team draws this many series (most calls
+# first): percentiles cannot be pooled, so the rest are named, not summed
+TOP_SERIES = 6
+
+
+def _own(query: dict, name: str, allowed: list, default: str) -> str:
+    """A page-own URL parameter (the last value when repeated), or the default."""
+    value = query.get(name)
+    value = value[-1] if isinstance(value, list | tuple) and value else value
+    return value if value in allowed else default
 
 
 def layout(**query: str) -> html.Div:
+    view = _own(query, "view", [v["value"] for v in VIEWS], "days")
+    percentile = _own(query, "percentile", list(PERCENTILES), "p95")
+
+    def controls(_filters: Filters, _opts: object) -> list:
+        return [
+            *control_row("View", choice("ops-view", VIEWS, view)),
+            *control_row(
+                "Latency percentile", choice("ops-percentile", list(PERCENTILES), percentile)
+            ),
+        ]
+
     return page_layout(
         PAGE,
         query,
@@ -52,7 +70,46 @@ def layout(**query: str) -> html.Div:
         "Calls, errors and latency per provider and model; dashed lines are alert "
         "thresholds, × marks a day that breached one.",
         "ops-body",
-        _percentile_control,
+        controls,
+    )
+
+
+def top_series(frame: pd.DataFrame, n: int = TOP_SERIES) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of the n series with the most calls, and the names of the others."""
+    calls = frame.groupby("series").calls.sum().sort_values(ascending=False, kind="stable")
+    keep = list(calls.index[:n])
+    return frame[frame.series.isin(keep)], list(calls.index[n:])
+
+
+def marks_on_drawn(points: pd.DataFrame, drawn: pd.DataFrame, y: str) -> pd.DataFrame:
+    """Breach points of provider · model · team series, placed on the drawn provider ·
+    model line of their date (the pooled value), so no × floats where no line is;
+    the hover names the breaching series and its own value."""
+    if points.empty:
+        return points
+    keyed = points.assign(
+        line=points.provider + " · " + points.model,
+        metric_date=pd.to_datetime(points.metric_date),
+    )
+    lines = drawn.assign(date=pd.to_datetime(drawn.date)).rename(columns={"series": "line"})
+    merged = keyed.merge(
+        lines[["date", "line", y]], left_on=["metric_date", "line"], right_on=["date", "line"]
+    )
+    own = merged.metric_value.map(lambda v: f"{v:.1%}" if y == "error_rate" else f"{v:,.0f}")
+    return merged.assign(metric_value=merged[y], series=merged.series + " at " + own)[
+        ["metric_date", "metric_value", "severity", "rule_id", "series"]
+    ]
+
+
+def _hidden_note(hidden: list[str], element_id: str) -> html.P | None:
+    if not hidden:
+        return None
+    return html.P(
+        f"The latency chart draws the {TOP_SERIES} series with the most calls; "
+        f"{len(hidden)} more are not drawn (a percentile cannot be summed across series): "
+        f"{', '.join(hidden)}. Narrow the provider, model or team filter to see them.",
+        className="summary",
+        id=element_id,
     )
 
 
@@ -89,11 +146,15 @@ def operations_body(
         )
         charts.add_thresholds(fig, thresholds(source, "error_rate", "fct_llm_usage_daily", filters))
         points = breaches(source, filters, "fct_llm_usage_daily", "error_rate")
-        charts.add_breaches(fig, points[points.is_alerting])
+        charts.add_breaches(
+            fig, marks_on_drawn(points[points.is_alerting], per_model, "error_rate")
+        )
         return fig
 
     column = PERCENTILES.get(percentile, "latency_p95_ms")
-    series = usage.assign(series=usage.provider + " · " + usage.model + " · " + usage.team)
+    series, hidden = top_series(
+        usage.assign(series=usage.provider + " · " + usage.model + " · " + usage.team)
+    )
 
     def latency_figure():
         fig = charts.lines(
@@ -122,6 +183,9 @@ def operations_body(
         graph_or_message(per_model, error_figure, "No calls.", "ops-errors-chart"),
         graph_or_message(series, latency_figure, "No calls.", "ops-latency-chart"),
     ]
+    note = _hidden_note(hidden, "ops-latency-hidden")
+    if note is not None:
+        charts_row.append(note)
     # the latency alerts watch the provider-level p95 (fct_dashboard_daily), which a
     # model or team selection cannot restrict: say so instead of showing other data
     if filters.model or filters.team:
@@ -147,7 +211,8 @@ def operations_body(
                 fig, thresholds(source, "latency_p95_ms", "fct_dashboard_daily", filters)
             )
             points = breaches(source, filters, "fct_dashboard_daily", "latency_p95_ms")
-            charts.add_breaches(fig, points[points.is_alerting])
+            drawn = points.is_alerting & points.provider.isin(set(provider.provider))
+            charts.add_breaches(fig, points[drawn])
             return fig
 
         charts_row.append(
@@ -164,7 +229,9 @@ def hourly_body(source: SnapshotReader, filters: Filters, percentile: str, hours
         return [message("No LLM calls in the newest hours for this selection.")]
     per_model = calls_by_model(usage)
     column = PERCENTILES.get(percentile, "latency_p95_ms")
-    series = usage.assign(series=usage.provider + " · " + usage.model + " · " + usage.team)
+    series, hidden = top_series(
+        usage.assign(series=usage.provider + " · " + usage.model + " · " + usage.team)
+    )
     first, last = usage.date.min(), usage.date.max()
     note = html.P(
         f"{hours} hours up to the newest hour with calls ({last:%Y-%m-%d %H:00} UTC); the date "
@@ -195,8 +262,10 @@ def hourly_body(source: SnapshotReader, filters: Filters, percentile: str, hours
         fig["layout"]["height"] = 420
         return fig
 
+    hidden_note = _hidden_note(hidden, "ops-hourly-latency-hidden")
     return [
         note,
+        *([hidden_note] if hidden_note is not None else []),
         html.Div(
             [
                 dcc.Graph(
@@ -230,6 +299,22 @@ def update(start, end, *values) -> list:
         lambda source, filters: operations_body(
             source, filters, percentile or "p95", view or "days"
         ),
+    )
+
+
+@callback(
+    Output("url", "search", allow_duplicate=True),
+    Input("ops-percentile", "value"),
+    Input("ops-view", "value"),
+    State("url", "search"),
+    prevent_initial_call=True,
+)
+def keep_choices_in_url(percentile: str, view: str, search: str | None) -> str:
+    """The percentile and view live in the URL like the filters (defaults left out)."""
+    return with_params(
+        search,
+        percentile=None if percentile == "p95" else percentile,
+        view=None if view == "days" else view,
     )
 
 

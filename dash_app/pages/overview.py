@@ -8,7 +8,7 @@ from dash import Output, callback, dcc, html
 
 from dash_app.components.common import (
     GRAPH_CONFIG,
-    delta,
+    change,
     fmt_money,
     fmt_ms,
     fmt_pct,
@@ -16,6 +16,7 @@ from dash_app.components.common import (
     kpi_card,
     message,
 )
+from dash_app.components.health import health
 from dash_app.components.impacts import impact_panel
 from dash_app.components.page import (
     page_inputs,
@@ -86,46 +87,60 @@ def overview_body(source: SnapshotReader, filters: Filters) -> list:
     unpriced = (
         f"; {now.unpriced_calls:,} calls unpriced (not in the total)" if now.unpriced_calls else ""
     )
+
+    def rules(metric: str, mart: str = "fct_dashboard_daily") -> pd.DataFrame:
+        return thresholds(source, metric, mart, filters)
+
+    latency_rules = rules("latency_p95_ms")
     cards = [
         kpi_card(
             "ov-kpi-revenue",
             "Revenue from AI",
             fmt_money(now.revenue_ai),
-            delta(now.revenue_ai, before.revenue_ai, higher_is_better=True),
+            change(now.revenue_ai, before.revenue_ai),
             "Revenue of business events in sessions an AI provider served.",
             charts.kpi_trend(current, "date", "revenue_ai"),
+            health(now.revenue_ai, rules("revenue_ai"), fmt_money),
         ),
         kpi_card(
             "ov-kpi-resolution",
             "Resolution rate",
             fmt_pct(now.resolution_rate),
-            delta(now.resolution_rate, before.resolution_rate, higher_is_better=True, points=True),
+            change(now.resolution_rate, before.resolution_rate, points=True),
             "Tickets resolved by the AI agent ÷ all tickets.",
             charts.kpi_trend(current, "date", "resolution_rate", percent=True),
+            health(now.resolution_rate, rules("resolution_rate", "fct_business_daily"), fmt_pct),
         ),
         kpi_card(
             "ov-kpi-accuracy",
-            "Accuracy (7 days)",
+            "LLM answer accuracy (7 days)",
             fmt_pct(now.accuracy_7d),
-            delta(now.accuracy_7d, before.accuracy_7d, higher_is_better=True, points=True),
-            "Labeled LLM calls judged correct, 7 days to the period's last labeled day.",
+            change(now.accuracy_7d, before.accuracy_7d, points=True),
+            "Labeled LLM calls judged correct, 7 days to the period's last labeled day "
+            "(not the ML model accuracy of the Model quality page).",
             charts.kpi_trend(current, "date", "accuracy_7d", percent=True),
+            health(now.accuracy_7d, rules("accuracy_rolling_7d"), fmt_pct),
         ),
         kpi_card(
             "ov-kpi-latency",
             "p95 latency (worst day)",
             fmt_ms(now.latency_p95_max),
-            delta(now.latency_p95_max, before.latency_p95_max, higher_is_better=False),
+            change(now.latency_p95_max, before.latency_p95_max),
             "Highest daily p95 response time of any selected provider.",
             charts.kpi_trend(current, "date", "latency_p95_max"),
+            health(now.latency_p95_max, latency_rules, fmt_ms),
         ),
         kpi_card(
             "ov-kpi-spend",
             "LLM spend",
             fmt_money(now.spend),
-            delta(now.spend, before.spend, higher_is_better=False),
+            change(now.spend, before.spend),
             f"Token cost of priced calls{unpriced}.",
             charts.kpi_trend(current, "date", "cost_usd"),
+            # the rule on this card's data is the unpriced-calls one: spend is a lower bound
+            health(
+                now.unpriced_calls, rules("unpriced_calls"), lambda v: f"{v:,.0f} unpriced calls"
+            ),
         ),
     ]
     latency = current[["date", "latency_p95_max"]].dropna()
@@ -139,9 +154,7 @@ def overview_body(source: SnapshotReader, filters: Filters) -> list:
             "p95 latency, worst provider per day",
             "ms",
         )
-        charts.add_thresholds(
-            latency_fig, thresholds(source, "latency_p95_ms", "fct_dashboard_daily", filters)
-        )
+        charts.add_thresholds(latency_fig, latency_rules)
         points = breaches(source, filters, "fct_dashboard_daily", "latency_p95_ms")
         charts.add_breaches(latency_fig, points[points.is_alerting])
     revenue = current[["date", "revenue_ai"]].dropna()

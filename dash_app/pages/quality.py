@@ -57,14 +57,14 @@ def quality_body(source: SnapshotReader, filters: Filters) -> list:
         ),
         kpi_card(
             "q-kpi-accuracy",
-            "Accuracy (range)",
+            "Model accuracy (range)",
             fmt_pct(correct / labeled if labeled else None),
             html.Span(),
             "Correct ÷ labeled, pooled over the range.",
         ),
         kpi_card(
             "q-kpi-accuracy-7d",
-            "Accuracy (7 days)",
+            "Model accuracy (7 days)",
             fmt_pct(
                 int(last_day.correct_rolling_7d.sum()) / rolling_labeled
                 if rolling_labeled

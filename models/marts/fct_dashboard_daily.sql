@@ -201,6 +201,23 @@ final as (
         {{ modelmart.safe_divide('blended.agent_resolved_tickets', 'blended.tickets') }} as resolution_rate,
         blended.revenue_usd,
         blended.provider <> '(none)' as is_ai_provider,
+        -- cost per resolved ticket counts only AI provider-days whose calls are all
+        -- priced: an unpriced call has an unknown cost, so its day's tickets would
+        -- make the ratio look cheaper; they are counted apart
+        blended.provider <> '(none)' and blended.unpriced_calls = 0 as is_fully_priced,
+        case
+            when blended.provider <> '(none)' and blended.unpriced_calls = 0 then blended.cost_usd
+        end as fully_priced_cost_usd,
+        case
+            when blended.provider <> '(none)' and blended.unpriced_calls = 0
+                then blended.agent_resolved_tickets
+            else 0
+        end as fully_priced_resolved_tickets,
+        case
+            when blended.provider <> '(none)' and blended.unpriced_calls > 0
+                then blended.agent_resolved_tickets
+            else 0
+        end as unpriced_resolved_tickets,
         blended.source_batch_seq,
         {{ modelmart.pricing_fingerprint() }} as pricing_fingerprint
     from blended

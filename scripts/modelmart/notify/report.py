@@ -37,6 +37,10 @@ import duckdb
 from modelmart.config import UserError, get_paths
 from modelmart.notify.base import format_unit as fmt
 
+# no over-budget verdict from fewer days of the month: the dbt var
+# budget_verdict_min_days that fct_llm_budget_monthly's verdict uses
+BUDGET_MIN_DAYS = 7
+
 
 @dataclass
 class Figure:
@@ -232,7 +236,16 @@ def _digest(con: duckdb.DuckDBPyConnection, period: str) -> Digest:
         budget_note = (
             f"month to date {fmt(mtd, 'usd')} of the {fmt(budget, 'usd')} budget "
             f"({100 * (mtd or 0) / budget:.0f} %), forecast {fmt(forecast, 'usd')} at month end"
-            + (" — over budget" if forecast is not None and forecast > budget else "")
+            + (
+                " — over budget"
+                if forecast is not None and forecast > budget and end.day >= BUDGET_MIN_DAYS
+                else ""
+            )
+            + (
+                f" (no verdict before day {BUDGET_MIN_DAYS} of the month)"
+                if end.day < BUDGET_MIN_DAYS
+                else ""
+            )
         )
     digest.figures.append(
         Figure("spend", "LLM spend", "usd", spend[0][0], spend[1][0], budget_note)
