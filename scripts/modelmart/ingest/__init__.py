@@ -32,8 +32,17 @@ from modelmart.ingest.readers import FORMATS
 from modelmart.ingest.results import FileResult, RejectedFile
 from modelmart.ingest.validation import MAX_FEATURE_KEYS
 
-# the live logger (spool + background writer) lives in its own module; kept importable here
-from modelmart.logger import EventLogger
+
+def __getattr__(name: str) -> object:
+    # the live logger (spool + background writer) lives in its own module; kept
+    # importable here, loaded on first use (it imports pandas, which the file path
+    # does not need)
+    if name == "EventLogger":
+        from modelmart.logger import EventLogger
+
+        return EventLogger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FORMATS",

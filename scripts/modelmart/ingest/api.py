@@ -5,19 +5,21 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 import pyarrow as pa
 
 from modelmart.config import UserError, file_lock, get_paths
 from modelmart.contract import CONTRACT, STREAMS
 from modelmart.ingest.commit import land, reject
 from modelmart.ingest.layout import ensure_layout, recover
-from modelmart.ingest.readers import FORMATS, read_csv, read_jsonl, read_parquet, records_to_arrow
+from modelmart.ingest.readers import FORMATS, read_csv, read_jsonl, read_parquet
 from modelmart.ingest.results import FileResult, RejectedFile
 from modelmart.ingest.sql import connect, run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def ingest_file(path: Path, stream: str, home: str | os.PathLike[str] | None = None) -> FileResult:
@@ -77,6 +79,9 @@ def ingest_records(
     paths = get_paths(home)
     if stream not in CONTRACT:
         raise UserError(f"unknown stream {stream!r} (expected one of {', '.join(STREAMS)})")
+    # imported here: pandas is not needed by (and slow to import for) the file path
+    from modelmart.ingest.records import records_to_arrow
+
     ensure_layout(paths)
     with file_lock(paths.locks / "ingest.lock"):
         recover(paths)

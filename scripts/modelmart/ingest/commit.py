@@ -6,32 +6,53 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import tempfile
 from dataclasses import asdict
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from modelmart.config import Paths
 from modelmart.contract import Stream
-from modelmart.ingest.dedupe import classify
+from modelmart.ingest.dedupe import classify, rows_where
 from modelmart.ingest.layout import committed_files, next_seq
 from modelmart.ingest.results import FileResult
 from modelmart.ingest.sql import literal, run
 from modelmart.ingest.validation import validate
 
+_PROBLEM_COLUMNS = {
+    "source_row": "BIGINT",
+    "reason": "VARCHAR",
+    "column_name": "VARCHAR",
+    "bad_value": "VARCHAR",
+    "raw_row": "VARCHAR",
+}
+
 
 def _problems_table(con: duckdb.DuckDBPyConnection, problems: list[dict[str, Any]]) -> None:
-    frame = pa.table(
-        {
-            "source_row": pa.array([p["source_row"] for p in problems], pa.int64()),
-            "reason": pa.array([p["reason"] for p in problems], pa.string()),
-            "column_name": pa.array([p["column_name"] for p in problems], pa.string()),
-            "bad_value": pa.array([p["bad_value"] for p in problems], pa.string()),
-            "raw_row": pa.array([p["raw_row"] for p in problems], pa.string()),
-        }
-    )
-    con.register("read_problems", frame)
+    """Temp table ``read_problems``: the rows a reader found malformed as a whole.
+
+    Through JSON Lines, not Arrow: building an Arrow array from Python values makes
+    pyarrow import pandas (over a second of start-up), which the file path avoids.
+    """
+    if not problems:
+        cols = ", ".join(f"cast(null as {t}) as {n}" for n, t in _PROBLEM_COLUMNS.items())
+        run(con, f"create or replace temp table read_problems as select {cols} limit 0")
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", prefix="modelmart-") as handle:
+        for p in problems:
+            handle.write(json.dumps({n: p[n] for n in _PROBLEM_COLUMNS}) + "\n")
+        handle.flush()
+        columns = (
+            "{"
+            + ", ".join(f"{literal(n)}: {literal(k)}" for n, k in _PROBLEM_COLUMNS.items())
+            + "}"
+        )
+        run(
+            con,
+            "create or replace temp table read_problems as select * from "
+            f"read_json({literal(handle.name)}, format = 'newline_delimited', columns = {columns})",
+        )
 
 
 def land(
@@ -55,14 +76,34 @@ def land(
 
     cols = ", ".join(f"c.v_{c.name}::{c.landing_type} as {c.name}" for c in stream.columns)
     tmp_landing = landing.with_suffix(".parquet.tmp")
-    run(
-        con,
+    # one pass over the input: every valid row is typed and written as it is
+    # checked, but the few repeated or stored ones that are not stored
+    stored = con.execute(
         f"copy (select {cols}, {seq}::bigint as _batch_seq, {ts}::timestamp as _loaded_at, "
         f"{src} as _source_file, c._source_row::bigint as _source_row "
-        "from checked c where c._problem is null and c._source_row not in "
-        "(select _source_row from classified where outcome <> 'store')) "
+        "from validated c where c._problem is null and c._source_row not in "
+        "(select _source_row from not_stored)) "
         f"to {literal(str(tmp_landing))} (format parquet, compression zstd)",
+    ).fetchall()[0][0]
+    # the bad rows are the rest (neither written nor classified): found by number
+    # against the written file, then only they are checked again for their reason
+    run(
+        con,
+        "create or replace temp table bad_rows as select _source_row from incoming "
+        f"where _source_row not in (select _source_row from read_parquet({literal(str(tmp_landing))})) "
+        "and _source_row not in (select _source_row from special)",
     )
+    bad = [r[0] for r in con.execute("select _source_row from bad_rows").fetchall()]
+    run(
+        con,
+        "create or replace temp table checked as select _source_row, _problem, _raw_row, "
+        f"_raw_event_id from validated c where {rows_where(bad, 'bad_rows')}",
+    )
+    without_reason = con.execute("select count(*) from checked where _problem is null").fetchall()[
+        0
+    ][0]
+    if without_reason or len(bad) != con.execute("select count(*) from checked").fetchall()[0][0]:
+        raise RuntimeError(f"{source}: rows neither stored, classified nor with a problem")
     _problems_table(con, problems)
     run(
         con,
@@ -76,7 +117,7 @@ def land(
         "to_json({"
         + ", ".join(f"{literal(c.name)}: c.v_{c.name}" for c in stream.columns)
         + "})::varchar "
-        "from checked c join classified k using (_source_row) where k.outcome like 'conflict%' "
+        "from special c join classified k using (_source_row) where k.outcome like 'conflict%' "
         "union all select source_row, null, reason, column_name, bad_value, raw_row from read_problems",
     )
     # the bad value itself, for the message (only the blamed column)
@@ -95,8 +136,8 @@ def land(
     counts = dict(
         con.execute("select outcome, count(*) from classified group by outcome").fetchall()
     )
-    valid = con.execute("select count(*) from checked where _problem is null").fetchall()[0][0]
-    counts["store"] = valid - sum(n for outcome, n in counts.items() if outcome != "store")
+    # every stored row was written (the count of the write itself)
+    counts["store"] = stored
     reasons = dict(
         con.execute("select reason, count(*) from quarantined group by reason").fetchall()
     )

@@ -15,7 +15,8 @@ MAX_CSV_RECORD_BYTES = 8 * 2**20
 """The longest CSV record (one row, quoted newlines included) that is read; a longer
 one is a ``malformed_csv_row`` of its row and the rest of the file is read."""
 _CSV_WINDOW = 2 * MAX_CSV_RECORD_BYTES + 2**20  # holds any record that is read whole
-_QUOTE, _COMMA, _LF, _CR = 34, 44, 10, 13
+_QUOTE, _COMMA = 34, 44
+LF, CR = 10, 13
 
 
 @dataclass
@@ -59,7 +60,7 @@ def _scan_window(w: np.ndarray, at_eof: bool) -> _Records:
     error, reason, outside = None, None, None
     if len(q):
         k = np.arange(len(q))
-        prev = np.where(q > 0, w[np.maximum(q - 1, 0)], _LF)
+        prev = np.where(q > 0, w[np.maximum(q - 1, 0)], LF)
         after_quote = np.zeros(len(q), bool)
         after_quote[1:] = q[1:] == q[:-1] + 1
         before_quote = np.zeros(len(q), bool)
@@ -67,11 +68,11 @@ def _scan_window(w: np.ndarray, at_eof: bool) -> _Records:
         nxt = np.where(q + 1 < n, w[np.minimum(q + 1, n - 1)], -1)
         nxt2 = np.where(q + 2 < n, w[np.minimum(q + 2, n - 1)], -1)
         # the window's end is not an error: the record there is scanned again
-        ok_open = (prev == _COMMA) | (prev == _LF) | after_quote
+        ok_open = (prev == _COMMA) | (prev == LF) | after_quote
         ok_close = (
             (nxt == _COMMA)
-            | (nxt == _LF)
-            | ((nxt == _CR) & ((nxt2 == _LF) | (nxt2 == -1)))
+            | (nxt == LF)
+            | ((nxt == CR) & ((nxt2 == LF) | (nxt2 == -1)))
             | before_quote
             | (nxt == -1)
         )
@@ -81,7 +82,7 @@ def _scan_window(w: np.ndarray, at_eof: bool) -> _Records:
             error = int(q[i])
             if i % 2 == 0:
                 reason = "stray quote in an unquoted field"
-            elif (w[q[i - 1] : q[i]] == _LF).any():
+            elif (w[q[i - 1] : q[i]] == LF).any():
                 reason = "unterminated quoted field"
             else:
                 reason = "text after a closing quote"
@@ -94,7 +95,7 @@ def _scan_window(w: np.ndarray, at_eof: bool) -> _Records:
     def unquoted(mask: np.ndarray) -> np.ndarray:
         return np.flatnonzero(mask if free is None else mask & free)
 
-    ends = unquoted(part == _LF)
+    ends = unquoted(part == LF)
     if error is None and at_eof:
         tail = int(ends[-1]) + 1 if len(ends) else 0
         if len(q) % 2:
@@ -104,11 +105,11 @@ def _scan_window(w: np.ndarray, at_eof: bool) -> _Records:
     starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64) if len(ends) else ends
     commas = unquoted(part == _COMMA)
     fields = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
-    cr = unquoted(part == _CR)
+    cr = unquoted(part == CR)
     lone_cr = np.zeros(len(ends), bool)
     if len(cr):
         # a CR right before its record's newline (or at the end of the file) ends a line
-        cr = cr[(cr + 1 < n) & (w[np.minimum(cr + 1, n - 1)] != _LF)]
+        cr = cr[(cr + 1 < n) & (w[np.minimum(cr + 1, n - 1)] != LF)]
         lone_cr[np.searchsorted(ends, cr)[np.searchsorted(ends, cr) < len(ends)]] = True
     return _Records(starts, ends, fields, lone_cr, error, reason)
 
@@ -120,7 +121,7 @@ def _csv_text(arr: np.ndarray, start: int, end: int) -> str:
 def _next_line(arr: np.ndarray, begin: int) -> int:
     """Offset just past the first newline at or after ``begin`` (the end if none)."""
     for at in range(begin, len(arr), 1 << 20):
-        found = np.flatnonzero(arr[at : at + (1 << 20)] == _LF)
+        found = np.flatnonzero(arr[at : at + (1 << 20)] == LF)
         if len(found):
             return at + int(found[0]) + 1
     return len(arr)
@@ -157,7 +158,7 @@ def scan_csv(arr: np.ndarray) -> CsvScan:
     blank = 0
     # line ends seen: [LF, CRLF]; DuckDB's parser takes one kind for the whole file
     line_ends = [0, 0]
-    line_ends[int(header_end > 0 and arr[header_end - 1] == _CR)] += 1
+    line_ends[int(header_end > 0 and arr[header_end - 1] == CR)] += 1
     pos, row = header_end + 1, 1
 
     def malformed(number: int, at: int, end: int, why: str) -> None:
@@ -177,12 +178,12 @@ def scan_csv(arr: np.ndarray) -> CsvScan:
         m = len(rec.ends)
         if m:
             length = rec.ends - rec.starts
-            is_blank = (length == 0) | ((length == 1) & (arr[pos + rec.starts] == _CR))
+            is_blank = (length == 0) | ((length == 1) & (arr[pos + rec.starts] == CR))
             too_long = length > MAX_CSV_RECORD_BYTES
             bad = ~is_blank & ((rec.fields != n_fields) | rec.lone_cr | too_long)
             ok = ~is_blank & ~bad
             closed = rec.ends[ok & (rec.ends < lim - pos)]  # ended by an LF
-            with_cr = int((arr[pos + closed - 1] == _CR).sum())
+            with_cr = int((arr[pos + closed - 1] == CR).sum())
             line_ends[1] += with_cr
             line_ends[0] += len(closed) - with_cr
             numbers = np.arange(row, row + m, dtype=np.int64)
@@ -240,7 +241,7 @@ def write_well_formed(arr: np.ndarray, scan: CsvScan, handle: IO[bytes]) -> None
     np.subtract.at(marks, np.minimum(scan.good_ends + 1, size), 1)
     keep = np.cumsum(marks[:size], dtype=np.int8).astype(bool)
     last = scan.good_ends[scan.good_ends > scan.good_starts] - 1
-    keep[last[arr[last] == _CR]] = False
+    keep[last[arr[last] == CR]] = False
     handle.write(arr[bom(arr) : scan.header_end].tobytes().rstrip(b"\r") + b"\n")
     handle.write(arr[keep].tobytes())
     handle.flush()

@@ -1,4 +1,4 @@
-"""Validation SQL: ``incoming`` → ``checked`` (given, typed and default-filled values, and
+"""Validation SQL: ``incoming`` → view ``validated`` (typed and default-filled values, and
 the first rule each row breaks as ``reason|column``), in one vectorised pass."""
 
 from __future__ import annotations
@@ -259,7 +259,13 @@ def _problem_case(stream: Stream, nested: Iterable[str] = ()) -> str:
 
 
 def validate(con: duckdb.DuckDBPyConnection, stream: Stream) -> None:
-    """``incoming`` → ``checked``: given values (r_*), typed values (v_*), the problem."""
+    """``incoming`` → view ``validated``: each row's typed values (``v_*``), its first
+    problem as ``reason|column`` (NULL for a valid row) and, for a bad row, its given
+    values as JSON; and table ``ids`` (``_source_row``, ``v_event_id``) of every row.
+
+    Nothing wide is materialised: the landing file is written from the view in one
+    pass, and only the few rows that need more (bad, repeated or already stored
+    ids) are typed again, by row number."""
     types = {r[0]: r[1] for r in con.execute("describe incoming").fetchall()}
     keys: dict[str, list[str] | None] = {}
     extra, joins = [], ""
@@ -308,7 +314,7 @@ def validate(con: duckdb.DuckDBPyConnection, stream: Stream) -> None:
     )
     run(
         con,
-        "create or replace temp table checked as "
+        "create or replace temp view validated as "
         f"with r as (select _source_row, {present} from incoming{joins}), "
         f"t as (select *, {typed} from r), "
         f"v as (select *, {values} from t), "
@@ -318,3 +324,6 @@ def validate(con: duckdb.DuckDBPyConnection, stream: Stream) -> None:
         f"case when _problem is not null then {raw_json} end as _raw_row, "
         f"case when _problem is not null then r_event_id end as _raw_event_id from p",
     )
+    # the ids alone, for the duplicate lookup before anything is written (the view
+    # computes only what a query takes from it)
+    run(con, "create or replace temp table ids as select _source_row, v_event_id from validated")
