@@ -30,7 +30,7 @@ import duckdb
 from modelmart.compact import reading_landing
 from modelmart.config import PROJECT_ROOT, LockBusy, Paths, UserError, file_lock, get_paths
 from modelmart.contract import STREAMS
-from modelmart.ingest import _seq_of, committed_files, ensure_layout
+from modelmart.ingest.layout import committed_files, ensure_layout, seq_of
 
 MARTS = (
     "fct_llm_usage_daily",
@@ -126,7 +126,7 @@ def check_seeds(root: Path) -> list[str]:
 
 
 def latest_committed_seq(paths: Paths) -> int:
-    seqs = [_seq_of(f) or 0 for s in STREAMS for f in committed_files(paths, s)]
+    seqs = [seq_of(f) or 0 for s in STREAMS for f in committed_files(paths, s)]
     return max(seqs, default=0)
 
 

@@ -242,7 +242,7 @@ def _merge(group: list[Path], stream: str) -> tuple[Path, Path, int]:
 def _swap(
     paths: Paths, stream: str, target: Path, tmp: Path, group: list[Path], wait: bool
 ) -> bool:
-    from modelmart.ingest import _recover
+    from modelmart.ingest.layout import recover
 
     folder = paths.landing / stream
     lock_mode = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
@@ -254,7 +254,7 @@ def _swap(
             file_lock(paths.locks / "ingest.lock", wait=wait),
         ):
             _finish_journals(paths)
-            _recover(paths)  # a crashed ingest's leftovers go before the range is claimed
+            recover(paths)  # a crashed ingest's leftovers go before the range is claimed
             if not all(f.exists() for f in group):  # another compaction took them
                 tmp.unlink(missing_ok=True)
                 return False
