@@ -79,6 +79,7 @@ final as (
         daily.prediction_date,
         daily.model_name,
         daily.model_version,
+        {{ modelmart.model_version_key('daily.model_name', 'daily.model_version') }} as model_version_key,
         daily.predictions,
         daily.errors,
         {{ modelmart.safe_divide('daily.errors', 'daily.predictions') }} as error_rate,
