@@ -17,7 +17,7 @@ from dash_app.data.warehouse import SnapshotReader
 
 def llm_usage(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
     """Grain: date × provider × model × team, as in fct_llm_usage_daily."""
-    clause, params = where("fct_llm_usage_daily", filters)
+    clause, params = where(reader, "fct_llm_usage_daily", filters)
     return reader.query(
         f"""
         select usage_date as date, provider, model, team, calls, errors, error_rate,
@@ -92,7 +92,7 @@ def budget_status(reader: SnapshotReader, filters: Filters) -> BudgetStatus:
     month = filters.end.replace(day=1)
     days_in_month = calendar.monthrange(month.year, month.month)[1]
     mtd = Filters(**{**filters.__dict__, "start": month})
-    clause, params = where("fct_llm_usage_daily", mtd)
+    clause, params = where(reader, "fct_llm_usage_daily", mtd)
     spend = reader.query(
         f"select sum(cost_usd) as spend, max(usage_date) as as_of, "
         f"coalesce(sum(unpriced_calls), 0) as unpriced_calls "
@@ -136,7 +136,7 @@ def cost_per_resolved_ticket(reader: SnapshotReader, filters: Filters) -> CostPe
     fct_dashboard_daily whose calls are all priced: a provider-day with unpriced
     calls has an unknown cost, so its tickets would make the ratio look cheaper.
     Their tickets are counted apart, so the page can say what was left out."""
-    clause, params = where("fct_dashboard_daily", filters)
+    clause, params = where(reader, "fct_dashboard_daily", filters)
     row = reader.query(
         f"""
         select
@@ -155,7 +155,7 @@ def cost_per_resolved_ticket(reader: SnapshotReader, filters: Filters) -> CostPe
 
 def provider_latency(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
     """Grain: date × provider with LLM calls; the p95 the latency alert rules watch."""
-    clause, params = where("fct_dashboard_daily", filters)
+    clause, params = where(reader, "fct_dashboard_daily", filters)
     return reader.query(
         f"""
         select activity_date as date, provider, latency_p95_ms
