@@ -1,4 +1,4 @@
-{#- The mart catalog, declared once in the marts' YAML (config.meta.catalog of
+{#- The mart catalog, declared once in the marts' YAML (config.meta.mart_catalog of
     each model) and read here from dbt's graph at execution time:
 
         {mart: {'date': column, 'dimensions': {name: column, ...},
@@ -14,7 +14,8 @@
     {%- set catalog = {} -%}
     {%- set problems = [] -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.package_name == project_name -%}
-        {%- set entry = (node.config.meta or {}).get('catalog') -%}
+        {%- set meta = node['config']['meta'] or {} -%}
+        {%- set entry = meta['mart_catalog'] if 'mart_catalog' in meta else none -%}
         {%- if entry is not none -%}
             {%- set where = node.patch_path.split('://')[-1] ~ ' model ' ~ node.name if node.patch_path else node.name -%}
             {%- set dimensions = entry.get('dimensions') or {} -%}
@@ -22,7 +23,7 @@
             {%- set identifiers = [entry.get('date')] + (dimensions.values() | list) + (dimensions.keys() | list) + metrics -%}
             {%- for identifier in identifiers -%}
                 {%- if identifier is not string or not modules.re.fullmatch('[a-z][a-z0-9_]*', identifier) -%}
-                    {%- do problems.append(where ~ ": meta.catalog identifier '" ~ identifier ~ "' must be a lower-case column name (letters, digits, _)") -%}
+                    {%- do problems.append(where ~ ": meta.mart_catalog identifier '" ~ identifier ~ "' must be a lower-case column name (letters, digits, _)") -%}
                 {%- endif -%}
             {%- endfor -%}
             {%- do catalog.update({node.name: {'date': entry.get('date'), 'dimensions': dimensions, 'metrics': metrics}}) -%}

@@ -14,8 +14,6 @@ import importlib
 import json
 import os
 import re
-import subprocess
-import sys
 import types
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import yaml
 
 from dash_app.app import create_app
 from dash_app.config import AppConfig
+from tests.conftest import run_dbt
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPOSURES = ROOT / "models" / "marts" / "_marts__exposures.yml"
@@ -105,28 +104,8 @@ def test_the_walk_sees_through_components_and_the_catalog() -> None:
 
 
 def test_dbt_resolves_the_exposures_into_the_dag(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "MODELMART_HOME": str(tmp_path),
-        "MODELMART_BUILD_DB": ":memory:",
-        "DBT_TARGET_PATH": str(tmp_path / "target"),
-        "DBT_LOG_PATH": str(tmp_path / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    run = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "parse",
-            "--profiles-dir",
-            str(ROOT),
-            "--project-dir",
-            str(ROOT),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    env = {**os.environ, "MODELMART_HOME": str(tmp_path), "MODELMART_BUILD_DB": ":memory:"}
+    run = run_dbt(["parse"], ROOT, env, tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
     declared = yaml.safe_load(EXPOSURES.read_text())["exposures"]

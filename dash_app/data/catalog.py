@@ -3,7 +3,7 @@ filter field applies to, which filter fields each page honours, and the WHERE
 clause built from them. Every value from the user is bound as a parameter;
 identifiers come only from the mart catalog.
 
-The mart catalog is declared once, in the marts' YAML (``config.meta.catalog``),
+The mart catalog is declared once, in the marts' YAML (``config.meta.mart_catalog``),
 and published by the build as ``reference.mart_catalog``; it is read here from
 the snapshot being served (a cached query: one per snapshot), so the app never
 holds a copy that could drift from the YAML. Each identifier is checked again to
@@ -59,7 +59,7 @@ def where(reader: SnapshotReader, mart: str, filters: Filters) -> tuple[str, lis
     columns = mart_catalog(reader).get(mart)
     if columns is None:
         raise KeyError(
-            f"{mart} is not in reference.mart_catalog (declare meta.catalog in its YAML)"
+            f"{mart} is not in reference.mart_catalog (declare meta.mart_catalog in its YAML)"
         )
     clauses = [f"{columns['date']} between ? and ?"]
     params: list = [filters.start, filters.end]

@@ -1,6 +1,6 @@
 {#- Every alertable metric of every mart as (mart, metric, date, series, value):
     one long relation that alert rules are matched against. The marts and their
-    metrics come from the mart catalog in the marts' YAML (meta.catalog), read
+    metrics come from the mart catalog in the marts' YAML (meta.mart_catalog), read
     from dbt's graph when the model runs; dbt records refs while parsing, when the
     graph is still empty, so each mart with alertable metrics is named once below
     (a mart missing here fails the build with dbt's message naming it). -#}

@@ -3,7 +3,7 @@
     time: no generated file to drift from the YAML. -#}
 {%- set catalog = modelmart.mart_catalog() %}
 {%- if execute and not catalog %}
-    {%- do exceptions.raise_compiler_error('mart_catalog: no model declares config.meta.catalog') -%}
+    {%- do exceptions.raise_compiler_error('mart_catalog: no model declares config.meta.mart_catalog') -%}
 {%- endif %}
 
 with entries as (
@@ -16,11 +16,21 @@ with entries as (
             0 as position
         {%- for name, column in entry['dimensions'].items() %}
             union all
-            select '{{ mart }}', 'dimension', '{{ name }}', '{{ column }}', {{ loop.index }}
+            select
+                '{{ mart }}' as mart,
+                'dimension' as entry_kind,
+                '{{ name }}' as entry_name,
+                '{{ column }}' as column_name,
+                {{ loop.index }} as position
         {%- endfor %}
         {%- for metric in entry['metrics'] %}
             union all
-            select '{{ mart }}', 'alertable_metric', '{{ metric }}', '{{ metric }}', {{ loop.index }}
+            select
+                '{{ mart }}' as mart,
+                'alertable_metric' as entry_kind,
+                '{{ metric }}' as entry_name,
+                '{{ metric }}' as column_name,
+                {{ loop.index }} as position
         {%- endfor %}
         {%- if not loop.last %}
             union all
