@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -217,3 +218,30 @@ def test_the_app_draws_the_rule_and_the_breaches(built: dict) -> None:
         assert drawn == sorted(expected.metric_value)
     finally:
         reader.close()
+
+
+def test_a_catalog_identifier_that_is_not_a_column_name_fails_naming_the_yaml(
+    tmp_path: Path,
+) -> None:
+    """Only plain column names from the catalog ever reach SQL: an expression in
+    meta.mart_catalog stops the build, naming the YAML file and the mart."""
+    project = project_copy(tmp_path)
+    yml = project / "models" / "marts" / "_marts__models.yml"
+    text = yml.read_text()
+    line = "          dimensions: {provider: provider}\n"
+    assert text.count(line) == 1  # fct_dashboard_daily's
+    yml.write_text(
+        text.replace(line, '          dimensions: {provider: "provider; drop table x"}\n')
+    )
+    env = {
+        **os.environ,
+        "MODELMART_HOME": str(tmp_path / "home"),
+        "MODELMART_BUILD_DB": str(tmp_path / "scratch.duckdb"),
+    }
+    run = run_dbt(["compile", "--select", "mart_catalog"], project, env, tmp_path / "scratch")
+    assert run.returncode != 0
+    assert "invalid mart catalog" in run.stdout
+    assert (
+        "models/marts/_marts__models.yml model fct_dashboard_daily: meta.mart_catalog identifier "
+        "'provider; drop table x' must be a lower-case column name" in run.stdout
+    )
