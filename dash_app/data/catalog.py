@@ -12,6 +12,7 @@ be a plain column name before it may reach SQL.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from dash_app.data.filters import LIST_FIELDS, Filters
@@ -30,7 +31,13 @@ def identifier(name: str) -> str:
 def mart_catalog(reader: SnapshotReader) -> dict[str, dict[str, str]]:
     """mart → {"date": its date column, <dimension>: its column, ...} (the dimension
     names are the filter fields and alert scopes: provider, model, team, model_name,
-    model_version, version), from reference.mart_catalog."""
+    model_version, version), from reference.mart_catalog of the snapshot being
+    served. Parsed once per snapshot; treat the result as read-only."""
+    return _parsed_catalog(reader, reader.current_snapshot().key)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_catalog(reader: SnapshotReader, snapshot_key: str) -> dict[str, dict[str, str]]:
     rows = reader.query(
         "select mart, entry_name, column_name from reference.mart_catalog "
         "where entry_kind in ('date', 'dimension') order by mart, entry_kind, position"
