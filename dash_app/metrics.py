@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from dash_app.config import COST_ROLES
+from dash_app.data.catalog import mart_catalog
 from dash_app.data.warehouse import NoWarehouse, SnapshotReader
 from modelmart.config import get_paths
 from modelmart.prometheus_catalog import GAUGES, SLO_WINDOWS, Gauge
@@ -96,11 +97,18 @@ class MartCollector(Collector):
         )
         return set(frame["table_name"])
 
+    def _reference_tables(self) -> set[str]:
+        frame = self.reader.query(
+            "select table_name from information_schema.tables where table_schema = 'reference'"
+        )
+        return set(frame["table_name"])
+
     def _read_marts(self) -> list[Metric]:
         tables = self._tables()
+        catalog = mart_catalog(self.reader) if "mart_catalog" in self._reference_tables() else {}
         families: dict[str, GaugeMetricFamily] = {}
         for gauge in GAUGES:
-            if gauge.mart not in tables:
+            if gauge.mart not in tables or gauge.mart not in catalog:
                 continue
             labels = (*gauge.labels, *gauge.fixed)
             family = families.get(gauge.name)
@@ -108,7 +116,7 @@ class MartCollector(Collector):
                 family = families[gauge.name] = GaugeMetricFamily(
                     gauge.name, gauge.help, labels=list(labels)
                 )
-            for row in self._latest_values(gauge):
+            for row in self._latest_values(gauge, catalog[gauge.mart]["date"]):
                 value = _number(row[-1])
                 if value is not None:
                     family.add_metric(
@@ -122,13 +130,14 @@ class MartCollector(Collector):
             metrics.append(self._alert_metric())
         return metrics
 
-    def _latest_values(self, gauge: Gauge) -> list[tuple]:
-        # identifiers come from the catalog (code), never from a request
+    def _latest_values(self, gauge: Gauge, date_column: str) -> list[tuple]:
+        # identifiers come from the gauge catalog (code) and the mart catalog
+        # (checked identifiers), never from a request
         columns = ", ".join([*gauge.labels, gauge.column])
         sql = (
             f"select {columns} from marts.{gauge.mart} "
-            f"where {gauge.column} is not null and {gauge.time_column} = "
-            f"(select max({gauge.time_column}) from marts.{gauge.mart} where {gauge.column} is not null)"
+            f"where {gauge.column} is not null and {date_column} = "
+            f"(select max({date_column}) from marts.{gauge.mart} where {gauge.column} is not null)"
         )
         return list(self.reader.query(sql).itertuples(index=False, name=None))
 

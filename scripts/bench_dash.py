@@ -30,11 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dash_app.probe import Probe
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.conftest import free_port, wait_http  # noqa: E402
+from tests.probe import Probe  # noqa: E402
 
 FIELD = '{{"field":"{}","type":"filter"}}.value'
 PAGES = {

@@ -72,6 +72,33 @@ def run_cli(
     )
 
 
+def run_dbt(
+    args: list[str], project: Path, env: dict[str, str], target: Path
+) -> subprocess.CompletedProcess:
+    """Plain `dbt ARGS` on a project (its profiles.yml), target and logs under
+    `target`; output captured, never raises."""
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            *args,
+            "--profiles-dir",
+            str(project),
+            "--project-dir",
+            str(project),
+        ],
+        capture_output=True,
+        text=True,
+        env={
+            **env,
+            "DBT_TARGET_PATH": str(target / "target"),
+            "DBT_LOG_PATH": str(target / "logs"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        },
+        check=False,
+        timeout=900,
+    )
+
+
 def landed_rows(home: Path, stream: str = "llm_calls", order: str = "event_id"):
     """Every row of a stream's landing files (a DataFrame), read with DuckDB."""
     import duckdb

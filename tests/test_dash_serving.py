@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from werkzeug.security import generate_password_hash
 
-from dash_app.probe import Probe
 from modelmart.demo_data import DemoConfig, generate
 from tests.conftest import PROJECT, free_port, wait_http
+from tests.probe import Probe
 
 pytestmark = pytest.mark.slow
 

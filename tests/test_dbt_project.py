@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from modelmart.ingest import ingest_records
+from tests.conftest import run_dbt
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,34 +59,14 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def dbt(args: list[str], home: Path) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "MODELMART_HOME": str(home),
-        "DBT_TARGET_PATH": str(home / "dbt-target"),
-        "DBT_LOG_PATH": str(home / "logs"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            *args,
-            "--profiles-dir",
-            str(ROOT),
-            "--project-dir",
-            str(ROOT),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    return run_dbt(args, ROOT, {**os.environ, "MODELMART_HOME": str(home)}, home / "dbt")
 
 
 def test_docs_generate_describes_every_mart(built_home: Path) -> None:
     run = dbt(["docs", "generate"], built_home)
     assert run.returncode == 0, run.stdout
-    catalog = (built_home / "dbt-target" / "catalog.json").read_text()
-    manifest = json.loads((built_home / "dbt-target" / "manifest.json").read_text())
+    catalog = (built_home / "dbt" / "target" / "catalog.json").read_text()
+    manifest = json.loads((built_home / "dbt" / "target" / "manifest.json").read_text())
     for mart in (
         "fct_llm_usage_daily",
         "fct_model_quality_daily",

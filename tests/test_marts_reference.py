@@ -478,14 +478,19 @@ def ref_dashboard(calls: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def with_version_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """The version key the app filters by: model_name/model_version."""
+    return frame.assign(model_version_key=frame.model_name + "/" + frame.model_version)
+
+
 def references(calls: list, preds: list, labels: list, events: list) -> dict[str, pd.DataFrame]:
     latest = latest_labels(labels)
     call_frame = calls_frame(calls, latest)
     event_frame = attributed_events(events, call_frame)
     return {
         "fct_llm_usage_daily": ref_usage(call_frame),
-        "fct_model_quality_daily": ref_quality(preds, latest),
-        "fct_model_quality_segment_daily": ref_quality_segments(preds, latest),
+        "fct_model_quality_daily": with_version_key(ref_quality(preds, latest)),
+        "fct_model_quality_segment_daily": with_version_key(ref_quality_segments(preds, latest)),
         "fct_business_daily": ref_business(event_frame),
         "fct_dashboard_daily": ref_dashboard(call_frame, event_frame),
     }
@@ -493,11 +498,17 @@ def references(calls: list, preds: list, labels: list, events: list) -> dict[str
 
 KEYS = {
     "fct_llm_usage_daily": ["usage_date", "provider", "model", "team"],
-    "fct_model_quality_daily": ["prediction_date", "model_name", "model_version"],
+    "fct_model_quality_daily": [
+        "prediction_date",
+        "model_name",
+        "model_version",
+        "model_version_key",
+    ],
     "fct_model_quality_segment_daily": [
         "prediction_date",
         "model_name",
         "model_version",
+        "model_version_key",
         "segment",
     ],
     "fct_business_daily": ["business_date"],

@@ -17,7 +17,7 @@ from dash_app.data.warehouse import SnapshotReader
 
 def llm_usage(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
     """Grain: date × provider × model × team, as in fct_llm_usage_daily."""
-    clause, params = where("fct_llm_usage_daily", filters)
+    clause, params = where(reader, "fct_llm_usage_daily", filters)
     return reader.query(
         f"""
         select usage_date as date, provider, model, team, calls, errors, error_rate,
@@ -170,7 +170,7 @@ def cost_per_resolved_ticket(reader: SnapshotReader, filters: Filters) -> CostPe
     (the mart says which provider-days are fully priced); the resolved tickets of
     provider-days with unpriced calls are counted apart, so the page can say what
     was left out."""
-    clause, params = where("fct_dashboard_daily", filters)
+    clause, params = where(reader, "fct_dashboard_daily", filters)
     row = reader.query(
         f"""
         select sum(fully_priced_cost_usd) as cost,
@@ -190,7 +190,7 @@ def cost_per_resolved_ticket(reader: SnapshotReader, filters: Filters) -> CostPe
 
 def provider_latency(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
     """Grain: date × provider with LLM calls; the p95 the latency alert rules watch."""
-    clause, params = where("fct_dashboard_daily", filters)
+    clause, params = where(reader, "fct_dashboard_daily", filters)
     return reader.query(
         f"""
         select activity_date as date, provider, latency_p95_ms

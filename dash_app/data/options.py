@@ -33,8 +33,7 @@ def options(reader: SnapshotReader) -> Options:
         "select distinct provider from marts.fct_dashboard_daily order by 1"
     ).provider
     versions = reader.query(
-        "select distinct model_name || '/' || model_version as version "
-        "from marts.fct_model_quality_daily order by 1"
+        "select distinct model_version_key as version from marts.fct_model_quality_daily order by 1"
     ).version
     span = reader.query(
         """

@@ -20,7 +20,7 @@ def overview_daily(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
     """
     span = filters.previous()
     clause, params = where(
-        "fct_dashboard_daily", Filters(**{**filters.__dict__, "start": span.start})
+        reader, "fct_dashboard_daily", Filters(**{**filters.__dict__, "start": span.start})
     )
     return reader.query(
         f"""

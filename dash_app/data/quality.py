@@ -12,10 +12,10 @@ from dash_app.data.warehouse import SnapshotReader
 
 def quality(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
     """Grain: date × model_name × model_version, as in fct_model_quality_daily."""
-    clause, params = where("fct_model_quality_daily", filters)
+    clause, params = where(reader, "fct_model_quality_daily", filters)
     return reader.query(
         f"""
-        select prediction_date as date, model_name || '/' || model_version as version,
+        select prediction_date as date, model_version_key as version,
                predictions, labeled, correct, accuracy, label_coverage,
                correct_rolling_7d, labeled_rolling_7d, accuracy_rolling_7d, error_rate
         from marts.fct_model_quality_daily
@@ -28,10 +28,10 @@ def quality(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
 
 def segment_quality(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
     """Grain: model version × segment over the range; pooled accuracy and coverage."""
-    clause, params = where("fct_model_quality_segment_daily", filters)
+    clause, params = where(reader, "fct_model_quality_segment_daily", filters)
     frame = reader.query(
         f"""
-        select model_name || '/' || model_version as version, segment,
+        select model_version_key as version, segment,
                sum(predictions) as predictions, sum(labeled) as labeled, sum(correct) as correct
         from marts.fct_model_quality_segment_daily
         where {clause}
@@ -50,10 +50,10 @@ def segment_quality(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
 def feature_drift(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
     """Grain: date × version × feature, as in fct_feature_drift_daily, with the
     missing rate and out-of-reference share of fct_feature_quality_daily."""
-    clause, params = where("fct_feature_drift_daily", filters)
+    clause, params = where(reader, "fct_feature_drift_daily", filters)
     return reader.query(
         f"""
-        select drift.prediction_date as date, drift.model_name || '/' || drift.model_version as version,
+        select drift.prediction_date as date, drift.model_version_key as version,
                drift.feature, drift.psi, drift.ks_statistic, drift.ks_pvalue, drift.status,
                drift.is_reference_day, drift.current_values,
                quality.missing_rate, quality.outside_reference_share
@@ -71,10 +71,10 @@ def feature_drift(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
 
 def label_shift(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
     """Grain: date × version, as in fct_label_shift_daily."""
-    clause, params = where("fct_label_shift_daily", filters)
+    clause, params = where(reader, "fct_label_shift_daily", filters)
     return reader.query(
         f"""
-        select prediction_date as date, model_name || '/' || model_version as version,
+        select prediction_date as date, model_version_key as version,
                predictions, chi2_statistic, p_value, flagged
         from marts.fct_label_shift_daily
         where {clause}
@@ -86,17 +86,17 @@ def label_shift(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
 
 def calibration(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
     """Grain: date × version: ECE, Brier and macro scores of labeled predictions."""
-    clause, params = where("fct_calibration_daily", filters)
-    scores_clause, scores_params = where("fct_classification_daily", filters)
+    clause, params = where(reader, "fct_calibration_daily", filters)
+    scores_clause, scores_params = where(reader, "fct_classification_daily", filters)
     return reader.query(
         f"""
         with calibration as (
-            select prediction_date as date, model_name || '/' || model_version as version,
+            select prediction_date as date, model_version_key as version,
                    labeled, ece, brier_score
             from marts.fct_calibration_daily where {clause}
         ),
         scores as (
-            select prediction_date as date, model_name || '/' || model_version as version,
+            select prediction_date as date, model_version_key as version,
                    macro_precision, macro_recall, macro_f1
             from marts.fct_classification_daily where {scores_clause}
         )
@@ -112,10 +112,10 @@ def calibration(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
 def reliability(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
     """Grain: version × score bin over the range: labeled count, mean score and
     accuracy pooled over the days (weighted by each day's labeled count)."""
-    clause, params = where("fct_calibration_bins_daily", filters)
+    clause, params = where(reader, "fct_calibration_bins_daily", filters)
     return reader.query(
         f"""
-        select model_name || '/' || model_version as version, score_bin,
+        select model_version_key as version, score_bin,
                min(bin_lower) as bin_lower, min(bin_upper) as bin_upper,
                sum(labeled) as labeled,
                sum(mean_score * labeled) / sum(labeled) as mean_score,
@@ -132,10 +132,10 @@ def reliability(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
 def confusion(reader: SnapshotReader, filters: Filters) -> pd.DataFrame:
     """Grain: version × true_label × predicted_label over the range: versions are
     kept apart (their classes and errors differ; one matrix each)."""
-    clause, params = where("fct_confusion_matrix_daily", filters)
+    clause, params = where(reader, "fct_confusion_matrix_daily", filters)
     return reader.query(
         f"""
-        select model_name || '/' || model_version as version, true_label, predicted_label,
+        select model_version_key as version, true_label, predicted_label,
                sum(predictions) as predictions
         from marts.fct_confusion_matrix_daily
         where {clause}

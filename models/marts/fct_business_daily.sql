@@ -11,8 +11,7 @@ with events as (
         from events
         where events.batch_seq > {{ watermark }}
         union
-        select built.business_date from {{ this }} as built
-        where built.business_date >= {{ modelmart.add_days(modelmart.built_last_date('business_date'), -var('lookback_days')) }}
+        {{ modelmart.lookback_dates('business_date') }}
     ),
 {% endif %}
 

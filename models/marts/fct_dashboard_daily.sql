@@ -16,11 +16,6 @@ events as (
 ),
 
 {% if is_incremental() %}
-    -- the seven positions of a calendar day in a 7-day window
-    window_offsets as (
-        {{ modelmart.day_offsets(0, 6) }}
-    ),
-
     staged_calls as (
         select * from {{ ref('stg_landing__llm_calls') }}
     ),
@@ -40,8 +35,7 @@ events as (
     ),
 
     last_built as (
-        select built.activity_date from {{ this }} as built
-        where built.activity_date >= {{ modelmart.add_days(modelmart.built_last_date('activity_date'), -var('lookback_days')) }}
+        {{ modelmart.lookback_dates('activity_date') }}
     ),
 
     -- new calls, new grades of calls (on the call's date), prices, lookback
@@ -66,17 +60,13 @@ events as (
 
     -- a call date also feeds the 7-day accuracy of the six dates after it
     write_dates as (
-        select distinct {{ modelmart.add_days('call_changes.changed_date', 'offsets.offset_days') }} as activity_date
-        from call_changes
-        cross join window_offsets as offsets
+        {{ modelmart.window_write_dates('call_changes', 'changed_date', 'activity_date') }}
         union
         select event_changes.changed_date from event_changes
     ),
 
     read_dates as (
-        select distinct {{ modelmart.add_days('write_dates.activity_date', '-offsets.offset_days') }} as activity_date
-        from write_dates
-        cross join window_offsets as offsets
+        {{ modelmart.window_read_dates('write_dates', 'activity_date', 'activity_date') }}
     ),
 {% endif %}
 

@@ -9,11 +9,6 @@ with predictions as (
 ),
 
 {% if is_incremental() %}
-    -- the seven positions of a calendar day in a 7-day window
-    window_offsets as (
-        {{ modelmart.day_offsets(0, 6) }}
-    ),
-
     -- a new prediction or a new winning label changes its own date and, through
     -- the 7-day window, the six dates after it
     changed_dates as (
@@ -21,15 +16,11 @@ with predictions as (
     ),
 
     write_dates as (
-        select distinct {{ modelmart.add_days('changed_dates.prediction_date', 'offsets.offset_days') }} as prediction_date
-        from changed_dates
-        cross join window_offsets as offsets
+        {{ modelmart.window_write_dates('changed_dates', 'prediction_date', 'prediction_date') }}
     ),
 
     read_dates as (
-        select distinct {{ modelmart.add_days('write_dates.prediction_date', '-offsets.offset_days') }} as prediction_date
-        from write_dates
-        cross join window_offsets as offsets
+        {{ modelmart.window_read_dates('write_dates', 'prediction_date', 'prediction_date') }}
     ),
 {% endif %}
 
@@ -79,6 +70,7 @@ final as (
         daily.prediction_date,
         daily.model_name,
         daily.model_version,
+        {{ modelmart.model_version_key('daily.model_name', 'daily.model_version') }} as model_version_key,
         daily.predictions,
         daily.errors,
         {{ modelmart.safe_divide('daily.errors', 'daily.predictions') }} as error_rate,

@@ -37,6 +37,7 @@ final as (
         prediction_date,
         model_name,
         model_version,
+        {{ modelmart.model_version_key('model_name', 'model_version') }} as model_version_key,
         segment,
         predictions,
         labeled,

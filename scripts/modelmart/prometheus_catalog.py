@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Gauge:
     """One mart column exposed as a gauge: the value of each series at the newest
-    date (or hour) that has a value of the column in the mart."""
+    date (or hour) that has a value of the column in the mart (the mart's date
+    column comes from the mart catalog, reference.mart_catalog)."""
 
     name: str
     help: str
     mart: str
     column: str
     labels: tuple[str, ...]
-    time_column: str
     scale: float = 1.0
     fixed: dict[str, str] = field(default_factory=dict)  # constant labels (window)
 
@@ -35,12 +35,8 @@ VERSION = ("model_name", "model_version")
 
 def _llm(name: str, help_: str, column: str, scale: float = 1.0) -> list[Gauge]:
     return [
-        Gauge(
-            name, help_, "fct_llm_usage_daily", column, LLM, "usage_date", scale, {"window": "1d"}
-        ),
-        Gauge(
-            name, help_, "fct_llm_usage_hourly", column, LLM, "usage_hour", scale, {"window": "1h"}
-        ),
+        Gauge(name, help_, "fct_llm_usage_daily", column, LLM, scale, {"window": "1d"}),
+        Gauge(name, help_, "fct_llm_usage_hourly", column, LLM, scale, {"window": "1h"}),
     ]
 
 
@@ -89,7 +85,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_dashboard_daily",
         "latency_p95_ms",
         ("provider",),
-        "activity_date",
         0.001,
     ),
     Gauge(
@@ -98,7 +93,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_dashboard_daily",
         "unpriced_calls",
         ("provider",),
-        "activity_date",
     ),
     Gauge(
         "modelmart_provider_calls",
@@ -106,7 +100,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_dashboard_daily",
         "llm_calls",
         ("provider",),
-        "activity_date",
     ),
     Gauge(
         "modelmart_provider_cost_dollars",
@@ -114,7 +107,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_dashboard_daily",
         "cost_usd",
         ("provider",),
-        "activity_date",
     ),
     Gauge(
         "modelmart_provider_accuracy_7d_ratio",
@@ -122,7 +114,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_dashboard_daily",
         "accuracy_rolling_7d",
         ("provider",),
-        "activity_date",
     ),
     Gauge(
         "modelmart_provider_resolution_ratio",
@@ -130,7 +121,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_dashboard_daily",
         "resolution_rate",
         ("provider",),
-        "activity_date",
     ),
     Gauge(
         "modelmart_provider_revenue_dollars",
@@ -138,7 +128,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_dashboard_daily",
         "revenue_usd",
         ("provider",),
-        "activity_date",
     ),
     Gauge(
         "modelmart_model_accuracy_7d_ratio",
@@ -146,7 +135,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_model_quality_daily",
         "accuracy_rolling_7d",
         VERSION,
-        "prediction_date",
     ),
     Gauge(
         "modelmart_model_accuracy_ratio",
@@ -154,7 +142,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_model_quality_daily",
         "accuracy",
         VERSION,
-        "prediction_date",
     ),
     Gauge(
         "modelmart_model_label_coverage_ratio",
@@ -162,7 +149,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_model_quality_daily",
         "label_coverage",
         VERSION,
-        "prediction_date",
     ),
     Gauge(
         "modelmart_model_error_ratio",
@@ -170,7 +156,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_model_quality_daily",
         "error_rate",
         VERSION,
-        "prediction_date",
     ),
     Gauge(
         "modelmart_model_predictions",
@@ -178,7 +163,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_model_quality_daily",
         "predictions",
         VERSION,
-        "prediction_date",
     ),
     Gauge(
         "modelmart_model_latency_p95_seconds",
@@ -186,7 +170,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_model_quality_daily",
         "latency_p95_ms",
         VERSION,
-        "prediction_date",
         0.001,
     ),
     Gauge(
@@ -195,7 +178,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_drift_status_daily",
         "drift_level",
         VERSION,
-        "prediction_date",
     ),
     Gauge(
         "modelmart_model_drift_warning",
@@ -203,7 +185,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_drift_status_daily",
         "drift_warning",
         VERSION,
-        "prediction_date",
     ),
     Gauge(
         "modelmart_model_features_critical",
@@ -211,7 +192,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_drift_status_daily",
         "features_critical",
         VERSION,
-        "prediction_date",
     ),
     Gauge(
         "modelmart_model_features_warning",
@@ -219,7 +199,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_drift_status_daily",
         "features_warning",
         VERSION,
-        "prediction_date",
     ),
     Gauge(
         "modelmart_model_label_shift_flagged",
@@ -227,7 +206,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_drift_status_daily",
         "label_shift_flagged",
         VERSION,
-        "prediction_date",
     ),
     Gauge(
         "modelmart_feature_psi",
@@ -235,7 +213,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_feature_drift_daily",
         "psi",
         (*VERSION, "feature"),
-        "prediction_date",
     ),
     Gauge(
         "modelmart_feature_missing_ratio",
@@ -243,7 +220,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_feature_quality_daily",
         "missing_rate",
         (*VERSION, "feature"),
-        "prediction_date",
     ),
     Gauge(
         "modelmart_feature_outside_reference_ratio",
@@ -251,7 +227,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_feature_quality_daily",
         "outside_reference_share",
         (*VERSION, "feature"),
-        "prediction_date",
     ),
     Gauge(
         "modelmart_model_feature_missing_max_ratio",
@@ -259,7 +234,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_feature_quality_status_daily",
         "max_missing_rate",
         VERSION,
-        "prediction_date",
     ),
     Gauge(
         "modelmart_business_tickets",
@@ -267,7 +241,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_business_daily",
         "tickets",
         (),
-        "business_date",
     ),
     Gauge(
         "modelmart_business_resolution_ratio",
@@ -275,7 +248,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_business_daily",
         "resolution_rate",
         (),
-        "business_date",
     ),
     Gauge(
         "modelmart_business_revenue_dollars",
@@ -283,7 +255,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_business_daily",
         "revenue_usd",
         (),
-        "business_date",
     ),
     Gauge(
         "modelmart_business_conversions",
@@ -291,7 +262,6 @@ GAUGES: tuple[Gauge, ...] = (
         "fct_business_daily",
         "conversions",
         (),
-        "business_date",
     ),
 )
 

@@ -5,26 +5,31 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 from dataclasses import dataclass, field
 
 import duckdb
 
-from modelmart.build import MARTS, latest_committed_seq, read_state
+from modelmart.build import latest_committed_seq, read_state
 from modelmart.compact import is_landed, landed_spans
 from modelmart.config import Paths, get_paths
 from modelmart.contract import STREAMS
 
-# the date column of each mart, for freshness
-MART_DATES = {
-    "fct_llm_usage_daily": "usage_date",
-    "fct_model_quality_daily": "prediction_date",
-    "fct_model_quality_segment_daily": "prediction_date",
-    "fct_feature_drift_daily": "prediction_date",
-    "fct_label_shift_daily": "prediction_date",
-    "fct_calibration_daily": "prediction_date",
-    "fct_business_daily": "business_date",
-    "fct_dashboard_daily": "activity_date",
-}
+IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def mart_dates(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """mart → its date column, from the mart catalog the build publishes
+    (reference.mart_catalog, declared in the marts' YAML); names are checked to be
+    plain identifiers before they reach SQL."""
+    rows = con.execute(
+        "select mart, column_name from reference.mart_catalog where entry_kind = 'date' order by mart"
+    ).fetchall()
+    return {
+        mart: column
+        for mart, column in rows
+        if IDENTIFIER.fullmatch(mart) and IDENTIFIER.fullmatch(column)
+    }
 
 
 @dataclass
@@ -80,7 +85,8 @@ def published_status(paths: Paths) -> dict:
     }
     con = duckdb.connect(str(paths.warehouse), read_only=True)
     try:
-        for mart, column in MART_DATES.items():
+        out["marts"] = dates = mart_dates(con)
+        for mart, column in dates.items():
             rows, last = con.execute(
                 f"select count(*), max({column}) from marts.{mart}"
             ).fetchall()[0]
@@ -136,10 +142,10 @@ def render(home: str | os.PathLike[str] | None = None) -> str:
                 else ""
             )
         )
-        for mart in MARTS:
+        for mart in pub.get("marts", {}):
             if mart in pub:
                 lines.append(
-                    f"  marts.{mart:<26} rows {pub[mart]['rows']:>8}  last date {pub[mart]['last_date']}"
+                    f"  marts.{mart:<32} rows {pub[mart]['rows']:>8}  last date {pub[mart]['last_date']}"
                 )
         if "orphaned_labels" in pub:
             lines.append(f"  orphaned labels (target not stored yet): {pub['orphaned_labels']}")

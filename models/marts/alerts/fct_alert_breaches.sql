@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 with rules as (
     select * from {{ ref('int_alert_rules_validated') }}
 ),

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 with breaches as (
     select * from {{ ref('fct_alert_breaches') }}
 ),

@@ -32,6 +32,7 @@ final as (
         predicted_date as prediction_date,
         model_name,
         model_version,
+        {{ modelmart.model_version_key('model_name', 'model_version') }} as model_version_key,
         score_bin,
         cast(score_bin - 1 as double precision) / 10 as bin_lower,
         cast(score_bin as double precision) / 10 as bin_upper,

@@ -46,6 +46,7 @@ final as (
         brier.prediction_date,
         brier.model_name,
         brier.model_version,
+        {{ modelmart.model_version_key('brier.model_name', 'brier.model_version') }} as model_version_key,
         brier.labeled,
         ece.weighted_gap / brier.labeled as ece,
         brier.brier_score,

@@ -51,6 +51,7 @@ final as (
         prediction_date,
         model_name,
         model_version,
+        {{ modelmart.model_version_key('model_name', 'model_version') }} as model_version_key,
         cast(count(*) as integer) as classes,
         cast(sum(true_positives) as bigint) as correct,
         avg(class_precision) as macro_precision,

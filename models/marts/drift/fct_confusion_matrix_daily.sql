@@ -6,6 +6,7 @@ with final as (
         predicted_date as prediction_date,
         model_name,
         model_version,
+        {{ modelmart.model_version_key('model_name', 'model_version') }} as model_version_key,
         true_label,
         predicted_label,
         cast(count(*) as bigint) as predictions,

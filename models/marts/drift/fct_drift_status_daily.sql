@@ -22,6 +22,7 @@ final as (
         labels.prediction_date,
         labels.model_name,
         labels.model_version,
+        {{ modelmart.model_version_key('labels.model_name', 'labels.model_version') }} as model_version_key,
         coalesce(features.drift_level, 0) as drift_level,
         case coalesce(features.drift_level, 0) when 2 then 'critical' when 1 then 'warning' else 'ok' end as drift_status,
         -- 1 on a warning-only day, so the warning rule stays quiet while critical pages

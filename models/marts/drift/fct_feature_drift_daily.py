@@ -87,6 +87,7 @@ def group_rows(name, version, feature, dates, data, batches, window, gates, only
                 "prediction_date": day.astype("datetime64[D]").item(),
                 "model_name": name,
                 "model_version": version,
+                "model_version_key": f"{name}/{version}",  # as the model_version_key macro
                 "feature": feature,
                 "is_reference_day": bool(start <= day <= end),
                 "reference_values": len(reference),
@@ -109,6 +110,7 @@ SCHEMA = pa.schema(
         ("prediction_date", pa.date32()),
         ("model_name", pa.string()),
         ("model_version", pa.string()),
+        ("model_version_key", pa.string()),
         ("feature", pa.string()),
         ("is_reference_day", pa.bool_()),
         ("reference_values", pa.int64()),
@@ -155,7 +157,6 @@ def plan(groups, windows, prior, new_days):
 def model(dbt, session):
     dbt.config(
         materialized="incremental",
-        incremental_strategy="delete+insert",
         unique_key=["prediction_date", "model_name", "model_version", "feature"],
     )
     import duckdb

@@ -1,5 +1,3 @@
-{{ config(materialized='table', contract={'enforced': true}) }}
-
 with feature_values as (
     select * from {{ ref('int_prediction_features') }}
 ),
@@ -74,6 +72,7 @@ final as (
         daily_predictions.prediction_date,
         daily_predictions.model_name,
         daily_predictions.model_version,
+        {{ modelmart.model_version_key('daily_predictions.model_name', 'daily_predictions.model_version') }} as model_version_key,
         version_features.feature,
         daily_predictions.predictions,
         cast(coalesce(present.values_present, 0) as bigint) as values_present,

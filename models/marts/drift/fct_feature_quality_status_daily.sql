@@ -1,5 +1,3 @@
-{{ config(materialized='table', contract={'enforced': true}) }}
-
 -- one row per version and day: the worst feature's missing rate, what the
 -- feature-quality alert rule reads
 with features as (
@@ -11,6 +9,7 @@ final as (
         prediction_date,
         model_name,
         model_version,
+        {{ modelmart.model_version_key('model_name', 'model_version') }} as model_version_key,
         cast(count(*) as integer) as features,
         max(missing_rate) as max_missing_rate,
         cast(sum(case when missing_rate > 0.01 then 1 else 0 end) as integer) as features_missing_over_1pct,

@@ -21,6 +21,7 @@ SCHEMA = pa.schema(
         ("prediction_date", pa.date32()),
         ("model_name", pa.string()),
         ("model_version", pa.string()),
+        ("model_version_key", pa.string()),
         ("is_reference_day", pa.bool_()),
         ("predictions", pa.int64()),
         ("reference_classes", pa.int64()),
@@ -78,6 +79,7 @@ def shift_rows(counts, windows, alpha, todo=None):
                     "prediction_date": day,
                     "model_name": name,
                     "model_version": version,
+                    "model_version_key": f"{name}/{version}",  # as the model_version_key macro
                     "is_reference_day": bool(window.reference_start <= day <= window.reference_end),
                     "predictions": total,
                     "reference_classes": len(reference_shares),
@@ -113,7 +115,6 @@ def plan(windows, prior, new_days):
 def model(dbt, session):
     dbt.config(
         materialized="incremental",
-        incremental_strategy="delete+insert",
         unique_key=["prediction_date", "model_name", "model_version"],
     )
     import duckdb

@@ -53,7 +53,7 @@ events as (
                                 and exposed.user_id = touched_users.user_id
                     ), cast('9999-12-31' as date)),
                     coalesce(
-                        {{ modelmart.add_days(modelmart.built_last_date('experiment_date'), -var('lookback_days')) }},
+                        {{ modelmart.lookback_start('experiment_date') }},
                         cast('1900-01-01' as date)
                     )
                 )

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 with status as (
     select * from {{ ref('fct_slo_status') }}
 ),

@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 with slos as (
     select * from {{ ref('int_slos_validated') }}
 ),

@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}
 {#- a bad translation row stops the build here -#}
 {% do modelmart.validate_metric_translations(ref('metric_translations')) %}
 {%- set days = var('impact_period_days', 30) %}

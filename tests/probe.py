@@ -1,6 +1,7 @@
 """Drive the app over HTTP the way the browser does, without a browser.
 
-Used by the serving tests and by ``scripts/bench_dash.py``: fetch the callback
+Used by the serving tests and by ``scripts/bench_dash.py`` (which puts the
+repository root on ``sys.path`` to import it): fetch the callback
 graph from ``/_dash-dependencies`` once, then build ``/_dash-update-component``
 requests for any callback from the values you give its inputs and states.
 """

@@ -52,8 +52,7 @@
             where labels.batch_seq > {{ watermark }}
         )
     union
-    select built.prediction_date from {{ this }} as built
-    where built.prediction_date >= {{ modelmart.add_days(modelmart.built_last_date('prediction_date'), -var('lookback_days')) }}
+    {{ modelmart.lookback_dates('prediction_date') }}
 {%- endmacro %}
 
 {#- In an incremental run, the condition `and <column> in (changed prediction
@@ -74,8 +73,7 @@
     from {{ ref('stg_landing__llm_calls') }} as new_calls
     {% if not everything %}where new_calls.batch_seq > {{ watermark }}{% endif %}
     union
-    select built.usage_date from {{ this }} as built
-    where built.usage_date >= {{ modelmart.add_days(modelmart.built_last_date('usage_date'), -var('lookback_days')) }}
+    {{ modelmart.lookback_dates('usage_date') }}
 {%- endmacro %}
 
 {#- The additive and percentile measures of LLM calls (int_llm_calls_priced) for
