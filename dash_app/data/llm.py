@@ -76,7 +76,7 @@ def spend_over_time(usage: pd.DataFrame, by: str) -> pd.DataFrame:
 BUDGET_COLUMNS = [
     "team", "budget_usd", "spend_mtd_usd", "calls", "priced_calls", "unpriced_calls",
     "days_with_data", "as_of_date", "days_elapsed", "days_in_month", "forecast_usd",
-    "has_enough_data", "budget_verdict",
+    "verdict_min_days", "has_enough_data", "budget_verdict",
 ]  # fmt: skip
 
 
@@ -94,6 +94,7 @@ class BudgetStatus:
     days_in_month: int
     unpriced_calls: int = 0  # month to date, not in spend_mtd (their cost is unknown)
     teams: pd.DataFrame | None = None  # grain: team, the mart's columns
+    min_days: int | None = None  # days a verdict needs (the mart's verdict_min_days)
 
     @property
     def method(self) -> str:
@@ -111,16 +112,12 @@ class BudgetStatus:
             return "no budget set"
         if judged.empty:
             return "no budget set" if (rows.budget_verdict == "no budget").all() else (
-                f"not enough data (a verdict needs {BUDGET_MIN_DAYS} days)"
+                f"not enough data (a verdict needs {self.min_days} days)"
             )
         if len(rows) == 1:
             return str(rows.budget_verdict.iloc[0])
         over = int((judged.budget_verdict == "over budget").sum())
         return f"{over} of {len(judged)} teams over budget"
-
-
-# fct_llm_budget_monthly's verdict needs this many days (dbt var budget_verdict_min_days)
-BUDGET_MIN_DAYS = 7
 
 
 def _total(series: pd.Series) -> float | None:
@@ -142,6 +139,9 @@ def budget_status(reader: SnapshotReader, filters: Filters) -> BudgetStatus:
         [month, *team_params],
     )
     first = rows.iloc[0] if len(rows) else None
+    (min_days,) = reader.query(
+        "select max(verdict_min_days) as min_days from marts.fct_llm_budget_monthly"
+    ).min_days
     return BudgetStatus(
         month=month,
         as_of=None if first is None else as_date(first.as_of_date),
@@ -152,6 +152,7 @@ def budget_status(reader: SnapshotReader, filters: Filters) -> BudgetStatus:
         days_in_month=calendar.monthrange(month.year, month.month)[1],
         unpriced_calls=int(rows.unpriced_calls.sum()),
         teams=rows,
+        min_days=None if pd.isna(min_days) else int(min_days),
     )
 
 

@@ -31,7 +31,6 @@ from dash_app.context import can_see_cost, reader
 from dash_app.data.catalog import PAGE_FIELDS
 from dash_app.data.filters import Filters
 from dash_app.data.llm import (
-    BUDGET_MIN_DAYS,
     BudgetStatus,
     budget_status,
     cost_per_resolved_ticket,
@@ -154,7 +153,7 @@ def budget_section(budget: BudgetStatus, filters: Filters) -> list:
         html.H2(f"Budget against actual per team, {budget.month:%B %Y}"),
         html.P(
             f"Spend of priced calls from {budget.month:%b} 1 to {budget.as_of or '—'} (the newest "
-            f"data) against each team's budget. A verdict needs at least {BUDGET_MIN_DAYS} "
+            f"data) against each team's budget. A verdict needs at least {budget.min_days} "
             "elapsed days and as many days with the team's calls; before that the forecast is "
             f"shown without one.{ignored}",
             className="summary",

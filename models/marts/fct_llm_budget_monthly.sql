@@ -107,6 +107,7 @@ forecasted as (
             when forecast.days_elapsed > 0 and forecast.spend_mtd_usd is not null
                 then forecast.spend_mtd_usd / forecast.days_elapsed * forecast.days_in_month
         end as forecast_usd,
+        cast({{ min_days }} as integer) as verdict_min_days,
         forecast.days_elapsed >= {{ min_days }} and forecast.days_with_data >= {{ min_days }}
             as has_enough_data
     from forecast

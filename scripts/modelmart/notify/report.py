@@ -37,10 +37,6 @@ import duckdb
 from modelmart.config import UserError, get_paths
 from modelmart.notify.base import format_unit as fmt
 
-# no over-budget verdict from fewer days of the month: the dbt var
-# budget_verdict_min_days that fct_llm_budget_monthly's verdict uses
-BUDGET_MIN_DAYS = 7
-
 
 @dataclass
 class Figure:
@@ -223,6 +219,9 @@ def _digest(con: duckdb.DuckDBPyConnection, period: str) -> Digest:
     )
     days_in_month = calendar.monthrange(end.year, end.month)[1]
     forecast = None if mtd is None else float(mtd) / end.day * days_in_month
+    # the days a verdict needs, as fct_llm_budget_monthly states it (dbt var budget_verdict_min_days)
+    (min_days,) = _one(con, "select max(verdict_min_days) from marts.fct_llm_budget_monthly", [])
+    min_days = int(min_days) if min_days is not None else days_in_month + 1
     digest.budget = {
         "month": month_start,
         "spend_mtd": None if mtd is None else float(mtd),
@@ -238,14 +237,10 @@ def _digest(con: duckdb.DuckDBPyConnection, period: str) -> Digest:
             f"({100 * (mtd or 0) / budget:.0f} %), forecast {fmt(forecast, 'usd')} at month end"
             + (
                 " — over budget"
-                if forecast is not None and forecast > budget and end.day >= BUDGET_MIN_DAYS
+                if forecast is not None and forecast > budget and end.day >= min_days
                 else ""
             )
-            + (
-                f" (no verdict before day {BUDGET_MIN_DAYS} of the month)"
-                if end.day < BUDGET_MIN_DAYS
-                else ""
-            )
+            + (f" (no verdict before day {min_days} of the month)" if end.day < min_days else "")
         )
     digest.figures.append(
         Figure("spend", "LLM spend", "usd", spend[0][0], spend[1][0], budget_note)
