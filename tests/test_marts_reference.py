@@ -23,6 +23,7 @@ the reference over all rows.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -601,15 +602,39 @@ def test_hard_cases_land_where_the_spec_says(home: Path) -> None:
     )
 
 
+def built_models(home: Path) -> set[str]:
+    """The models the last build ran (dbt's run_results.json in the home's build folder)."""
+    results = json.loads((get_paths(home).build_dir / "target" / "run_results.json").read_text())
+    return {
+        r["unique_id"].split(".")[-1]
+        for r in results["results"]
+        if r["unique_id"].startswith("model.")
+    }
+
+
 def test_incremental_build_with_late_data_equals_reference(home: Path) -> None:
+    # the LLM calls alone first: the build runs what is downstream of that stream only,
+    # and every mart (those it ran and those it left) still equals the reference
+    assert ingest_records("llm_calls", CALLS_2, home).stored == len(CALLS_2)
+    build(home)
+    ran = built_models(home)
+    assert {"stg_landing__llm_calls", "fct_llm_usage_daily", "fct_dashboard_daily"} <= ran
+    assert not ran & {
+        "stg_landing__predictions",
+        "fct_model_quality_daily",
+        "fct_feature_drift_daily",
+    }
+    compare(home, references(CALLS_1 + CALLS_2, PREDS_1, LABELS_1, EVENTS_1))
+    # then the three other streams in one build
     for stream, rows in (
-        ("llm_calls", CALLS_2),
         ("predictions", PREDS_2),
         ("labels", LABELS_2),
         ("business_events", EVENTS_2),
     ):
         assert ingest_records(stream, rows, home).stored == len(rows)
     build(home)
+    assert {"fct_model_quality_daily", "fct_business_daily"} <= built_models(home)
+    assert "stg_landing__llm_calls" not in built_models(home)
     compare(
         home,
         references(CALLS_1 + CALLS_2, PREDS_1 + PREDS_2, LABELS_1 + LABELS_2, EVENTS_1 + EVENTS_2),

@@ -130,6 +130,30 @@ def latest_committed_seq(paths: Paths) -> int:
     return max(seqs, default=0)
 
 
+def changed_streams(paths: Paths, since: int) -> list[str]:
+    """The streams with a committed landing file newer than batch ``since`` (a merged
+    file counts by its last batch, so merging new batches marks their stream)."""
+    return [s for s in STREAMS if any((seq_of(f) or 0) > since for f in committed_files(paths, s))]
+
+
+def stream_selection(paths: Paths, state: dict, max_seq: int) -> list[str]:
+    """dbt ``--select`` arguments for an incremental build: the landing sources whose
+    streams have batches newer than the published snapshot, and everything downstream
+    of them. Empty (build everything) when every stream changed or none did.
+
+    The rest of the project has the same inputs as when it was last built (the seeds
+    and models are in the project fingerprint, and no model reads the clock), so its
+    relations in the working copy already are what a build would make of them: an LLM
+    call logged by a service does not re-aggregate the predictions' drift marts."""
+    published = state.get("published_batch_seq")
+    if not isinstance(published, int) or published >= max_seq:
+        return []
+    streams = changed_streams(paths, published)
+    if not streams or len(streams) == len(STREAMS):
+        return []
+    return ["--select", *(f"source:landing.{s}+" for s in streams)]
+
+
 def _state_file(paths: Paths) -> Path:
     return paths.build_dir / "state.json"
 
@@ -279,6 +303,7 @@ def _build_locked(paths: Paths, full_refresh: bool, force: bool, started: float)
             },
         )
         return BuildResult(False, max_seq, full_refresh, time.monotonic() - started, seed_problems)
+    selection = [] if full_refresh or force else stream_selection(paths, state, max_seq)
     marker.write_text(
         json.dumps({"pid": os.getpid(), "started_at": dt.datetime.now(dt.UTC).isoformat()})
     )
@@ -294,6 +319,7 @@ def _build_locked(paths: Paths, full_refresh: bool, force: bool, started: float)
         # project fingerprint, so any edit forces a full build, which loads and tests
         # them; an incremental build reads the seed tables already in its working copy
         *([] if full_refresh else ["--exclude", "tag:history_scan", "resource_type:seed"]),
+        *selection,
     ]
     ok, failures = run_dbt(args, paths, max_seq)
     seconds = time.monotonic() - started
