@@ -3,6 +3,8 @@
 -- (a session on any business event that carries the user_id). Kept: events in the
 -- user's conversion window [exposed_at, exposed_at + window) and in the
 -- pre-exposure window [exposed_at − pre_exposure_days, exposed_at) (CUPED).
+-- The whole history's view (macro experiment_events_linked); the incremental
+-- experiment models run the same macro on the users newer batches touched.
 with users as (
     select * from {{ ref('int_experiment_users_exposed') }}
 ),
@@ -15,52 +17,8 @@ user_sessions as (
     select * from {{ ref('int_experiment_user_sessions') }}
 ),
 
-by_user as (
-    select
-        users.experiment,
-        users.user_id,
-        events.business_event_id
-    from users
-    inner join events on users.user_id = events.user_id
-),
-
-by_session as (
-    select
-        user_sessions.experiment,
-        user_sessions.user_id,
-        events.business_event_id
-    from user_sessions
-    inner join events on user_sessions.session_id = events.session_id
-),
-
-linked_ids as (
-    select * from by_user
-    union
-    select * from by_session
-),
-
 linked as (
-    select
-        users.experiment,
-        users.user_id,
-        users.variant,
-        users.is_multiple_exposure,
-        events.business_event_id,
-        events.event_type,
-        events.occurred_at,
-        events.occurred_date,
-        events.revenue_usd,
-        events.is_ticket,
-        events.is_agent_resolved,
-        events.batch_seq,
-        events.occurred_at >= users.exposed_at as is_in_window
-    from linked_ids
-    inner join users
-        on linked_ids.experiment = users.experiment and linked_ids.user_id = users.user_id
-    inner join events on linked_ids.business_event_id = events.business_event_id
-    where
-        events.occurred_at >= users.pre_window_start_at
-        and events.occurred_at < users.window_end_at
+    {{ modelmart.experiment_events_linked('users', 'user_sessions', 'events') }}
 )
 
 select * from linked

@@ -1,14 +1,33 @@
 -- One row per experiment × user: the user's metrics counted from their first
 -- exposure to the end of their conversion window, and their pre-exposure revenue.
--- A table: the Python results model and the daily mart both read it.
-{{ config(materialized='table') }}
+-- Incremental: a build recomputes the users newer batches touched (macro
+-- experiment_touched_user_ids: their events, sessions or LLM calls), every user
+-- when the experiments seed or the prices changed. Read by the results model and
+-- the daily mart.
+{{ config(
+    materialized='incremental', unique_key=['experiment', 'user_id'],
+    incremental_strategy='delete+insert',
+    pre_hook="{{ modelmart.delete_all_when(
+        modelmart.experiments_changed() or modelmart.pricing_changed()) }}") }}
+{%- set watermark = modelmart.built_watermark() %}
+{%- set everything = modelmart.experiments_changed() or modelmart.pricing_changed() %}
 
 with users as (
     select * from {{ ref('int_experiment_users_exposed') }}
+    {% if not everything %}
+        where user_id in ({{ modelmart.experiment_touched_user_ids(watermark) }})
+    {% endif %}
 ),
 
-linked as (
-    select * from {{ ref('int_experiment_events_linked') }}
+days as (
+    select user_days.*
+    from {{ ref('int_experiment_user_days') }} as user_days
+    inner join users
+        on user_days.experiment = users.experiment and user_days.user_id = users.user_id
+),
+
+events as (
+    select * from {{ ref('stg_landing__business_events') }}
 ),
 
 calls as (
@@ -16,21 +35,21 @@ calls as (
 ),
 
 user_sessions as (
-    select * from {{ ref('int_experiment_user_sessions') }}
+    {{ modelmart.experiment_user_sessions('users', 'events') }}
 ),
 
 event_totals as (
     select
         experiment,
         user_id,
-        sum(case when is_in_window and event_type = 'conversion' then 1 else 0 end) as conversions,
-        min(case when is_in_window and event_type = 'conversion' then occurred_at end) as first_conversion_at,
-        sum(case when is_in_window then revenue_usd else 0 end) as revenue_usd,
-        sum(case when not is_in_window then revenue_usd else 0 end) as pre_exposure_revenue_usd,
-        sum(case when is_in_window and is_ticket then 1 else 0 end) as tickets,
-        sum(case when is_in_window and is_agent_resolved then 1 else 0 end) as agent_resolved_tickets,
-        max(batch_seq) as events_batch_seq
-    from linked
+        sum(conversions) as conversions,
+        min(first_conversion_at) as first_conversion_at,
+        sum(revenue_usd) as revenue_usd,
+        sum(pre_exposure_revenue_usd) as pre_exposure_revenue_usd,
+        sum(tickets) as tickets,
+        sum(agent_resolved_tickets) as agent_resolved_tickets,
+        max(events_batch_seq) as events_batch_seq
+    from days
     group by experiment, user_id
 ),
 
@@ -60,6 +79,10 @@ call_totals as (
     group by experiment, user_id
 ),
 
+newest as (
+    select {{ modelmart.experiments_newest_batch_seq() }} as batch_seq
+),
+
 final as (
     select
         users.experiment,
@@ -79,7 +102,11 @@ final as (
         cast(coalesce(call_totals.llm_unpriced_calls, 0) as bigint) as llm_unpriced_calls,
         cast(coalesce(call_totals.llm_cost_usd, 0) as double precision) as llm_cost_usd,
         call_totals.llm_latency_p95_ms,
-        greatest(users.exposure_batch_seq, coalesce(event_totals.events_batch_seq, -1)) as source_batch_seq
+        greatest(users.exposure_batch_seq, coalesce(event_totals.events_batch_seq, -1)) as events_batch_seq,
+        -- the newest batch of either stream this build saw: the next build's watermark
+        (select newest.batch_seq from newest) as source_batch_seq,
+        {{ modelmart.experiments_fingerprint() }} as experiments_fingerprint,
+        {{ modelmart.pricing_fingerprint() }} as pricing_fingerprint
     from users
     left join event_totals
         on users.experiment = event_totals.experiment and users.user_id = event_totals.user_id

@@ -1,6 +1,6 @@
 -- One row per experiment × user × session: the sessions named on any business
 -- event that carries the user's user_id (at any time). A user's events and LLM
--- calls are found through these sessions.
+-- calls are found through these sessions (macro experiment_user_sessions).
 with users as (
     select * from {{ ref('int_experiment_users_exposed') }}
 ),
@@ -10,13 +10,7 @@ events as (
 ),
 
 user_sessions as (
-    select distinct
-        users.experiment,
-        users.user_id,
-        events.session_id
-    from users
-    inner join events on users.user_id = events.user_id
-    where events.session_id is not null
+    {{ modelmart.experiment_user_sessions('users', 'events') }}
 )
 
 select * from user_sessions

@@ -1,6 +1,16 @@
 -- One row per experiment × user exposed within the experiment's dates: the first
 -- exposure (occurred_at, ties: smallest event id) and its variant; a user seen in
 -- more than one variant is kept here, flagged, and left out of every analysis.
+-- Incremental: a build re-ranks all exposures of the experiment × users that newer
+-- batches exposed again (or for the first time); every user when the experiments
+-- seed changed.
+{{ config(
+    materialized='incremental', unique_key=['experiment', 'user_id'],
+    incremental_strategy='delete+insert',
+    pre_hook="{{ modelmart.delete_all_when(modelmart.experiments_changed()) }}") }}
+{%- set watermark = modelmart.built_watermark('exposure_batch_seq') %}
+{%- set everything = modelmart.experiments_changed() %}
+
 with experiments as (
     select * from {{ ref('int_experiments_validated') }}
 ),
@@ -26,6 +36,17 @@ exposures as (
         and events.user_id is not null
         and events.variant is not null
         and events.occurred_date between experiments.start_date and experiments.end_date
+    {% if not everything %}
+            and exists (
+                select 1
+                from {{ ref('stg_landing__business_events') }} as newer
+                where
+                    newer.batch_seq > {{ watermark }}
+                    and newer.event_type = 'exposure'
+                    and newer.experiment = events.experiment
+                    and newer.user_id = events.user_id
+            )
+    {% endif %}
 ),
 
 ranked as (
@@ -52,7 +73,8 @@ first_exposures as (
         {{ dbt.dateadd('day', '-pre_exposure_days', 'occurred_at') }} as pre_window_start_at,
         first_variant_name <> last_variant_name as is_multiple_exposure,
         exposure_events,
-        exposure_batch_seq
+        exposure_batch_seq,
+        {{ modelmart.experiments_fingerprint() }} as experiments_fingerprint
     from ranked
     where exposure_rank = 1
 )

@@ -1,6 +1,8 @@
--- depends_on: {{ ref('int_experiment_users_exposed') }}
-{{ config(unique_key=['experiment', 'variant', 'experiment_date']) }}
-{%- set watermark = modelmart.built_watermark() %}
+-- A table, rebuilt whole on every build from the per-user tables (one row per
+-- experiment × user, and per user × date), which are incremental: a user's late
+-- event moves every cumulative row from their exposure date on, and summing a few
+-- million per-user rows is cheaper than finding those rows.
+{{ config(materialized='table') }}
 
 with experiments as (
     select * from {{ ref('int_experiments_validated') }}
@@ -11,55 +13,18 @@ users as (
     where not is_multiple_exposure
 ),
 
-linked as (
-    select * from {{ ref('int_experiment_events_linked') }}
-    where is_in_window and not is_multiple_exposure
+user_days as (
+    select
+        user_days.*,
+        users.variant
+    from {{ ref('int_experiment_user_days') }} as user_days
+    inner join users
+        on user_days.experiment = users.experiment and user_days.user_id = users.user_id
 ),
 
 events as (
     select * from {{ ref('stg_landing__business_events') }}
 ),
-
-{% if is_incremental() %}
-    -- the users whose numbers newer batches can change (an exposure, an event of
-    -- theirs, an event naming them that links a session); their cumulative rows
-    -- change from their exposure date on
-    touched_users as (
-        select experiment, user_id from {{ ref('int_experiment_events_linked') }}
-        where batch_seq > {{ watermark }}
-        union
-        select experiment, user_id from {{ ref('int_experiment_users_exposed') }}
-        where exposure_batch_seq > {{ watermark }}
-        union
-        select exposed.experiment, exposed.user_id
-        from {{ ref('int_experiment_users_exposed') }} as exposed
-        inner join events on exposed.user_id = events.user_id
-        where events.batch_seq > {{ watermark }}
-    ),
-
-    changed_from as (
-        select
-            case
-                when (select max(built.experiments_fingerprint) from {{ this }} as built)
-                    is distinct from {{ modelmart.experiments_fingerprint() }}
-                    then cast('1900-01-01' as date)
-                else least(
-                    coalesce((
-                        select min(exposed.exposure_date)
-                        from {{ ref('int_experiment_users_exposed') }} as exposed
-                        inner join touched_users
-                            on
-                                exposed.experiment = touched_users.experiment
-                                and exposed.user_id = touched_users.user_id
-                    ), cast('9999-12-31' as date)),
-                    coalesce(
-                        {{ modelmart.lookback_start('experiment_date') }},
-                        cast('1900-01-01' as date)
-                    )
-                )
-            end as from_date
-    ),
-{% endif %}
 
 dates as (
     select distinct occurred_date as experiment_date from events
@@ -113,11 +78,11 @@ daily_events as (
     select
         experiment,
         variant,
-        occurred_date,
-        sum(case when event_type = 'conversion' then 1 else 0 end) as conversions,
+        activity_date as occurred_date,
+        sum(conversions) as conversions,
         sum(revenue_usd) as revenue_usd
-    from linked
-    group by experiment, variant, occurred_date
+    from user_days
+    group by experiment, variant, activity_date
 ),
 
 daily as (
@@ -161,13 +126,6 @@ cumulative as (
     )
 ),
 
-scoped as (
-    select * from cumulative
-    {% if is_incremental() %}
-        where experiment_date >= (select changed_from.from_date from changed_from)
-    {% endif %}
-),
-
 final as (
     select
         experiment,
@@ -182,7 +140,7 @@ final as (
         {{ modelmart.safe_divide('revenue_usd', 'users') }} as revenue_per_user,
         (select max(events.batch_seq) from events) as source_batch_seq,
         {{ modelmart.experiments_fingerprint() }} as experiments_fingerprint
-    from scoped
+    from cumulative
 )
 
 select * from final
