@@ -513,7 +513,9 @@ def model(dbt, session):
         experiments[column] = pd.to_datetime(experiments[column]).dt.date
     metrics = dbt.ref("experiment_metrics").df()
     rules = dbt.ref("experiment_decision_rules").df()
-    users = dbt.ref("int_experiment_user_metrics").df()
+    # in key order: the incremental table's physical row order differs from a full
+    # build's, and the sums below must not depend on it (equal to the last bit)
+    users = dbt.ref("int_experiment_user_metrics").order("experiment, user_id").df()
     newest = (
         dbt.ref("stg_landing__business_events").aggregate("max(occurred_date)").fetchall()[0][0]
     )
