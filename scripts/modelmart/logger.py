@@ -161,6 +161,8 @@ class SpoolWriter:
         self._drop_lock = threading.Lock()
         self._drain_lock = threading.Lock()
         self._closed = False
+        # put() appends without other checks below this queue length (0 once closed)
+        self._fast_below = min(flush_size - 1, max_buffer)
         self._error: BaseException | None = None
         self._thread = threading.Thread(
             target=self._run, name=f"modelmart-spool-{stream}", daemon=True
@@ -171,6 +173,14 @@ class SpoolWriter:
     # ------------------------------------------------------------ producer side
 
     def put(self, entry: Any) -> None:
+        # the usual case in one comparison: open, room, and no wake-up due after it
+        queue = self._queue
+        if len(queue) < self._fast_below:
+            queue.append(entry)
+        else:
+            self._put_checked(entry)
+
+    def _put_checked(self, entry: Any) -> None:
         if self._closed:
             raise RuntimeError("logger is closed")
         queue = self._queue
@@ -223,6 +233,7 @@ class SpoolWriter:
         if self._closed:
             return
         self.flush()
+        self._fast_below = 0
         self._closed = True
         self._wake.set()
         self._thread.join()
@@ -268,8 +279,8 @@ class SpoolWriter:
         pop = queue.popleft
         entries = [pop() for _ in range(n)]
         parts: list[bytes] = []
-        if not any(type(entry) is _Batch for entry in entries):  # the usual case: log()
-            parts.append(encode_events(entries) + b"\n")
+        if _Batch not in set(map(type, entries)):  # the usual case: log() only
+            parts += (encode_events(entries), b"\n")
             entries, events = [], n
         else:
             events = 0
@@ -294,7 +305,7 @@ class SpoolWriter:
         self.encode_seconds += time.perf_counter() - started
         started = time.perf_counter()
         try:
-            self.segments.append(b"".join(parts))
+            self.segments.append(parts)
         except BaseException as exc:  # flush() reports it: those events are not acknowledged
             self._error = exc
         else:
