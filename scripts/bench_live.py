@@ -119,11 +119,19 @@ def bench_logger(
         logger.flush()
         flushes.append(time.perf_counter() - t0)
     seconds = time.perf_counter() - started
+    # where the loop's time went (read before close(), whose last write is untimed)
+    parts = {"encode": sum(lg._writer.encode_seconds for lg in loggers.values())}
+    for logger in loggers.values():
+        for part, spent in logger._writer.segments.timings.items():
+            parts[part] = parts.get(part, 0.0) + spent
+    parts["flush_other"] = sum(flushes) - sum(parts.values())
+    parts["outside_flush"] = seconds - sum(flushes)
     for logger in loggers.values():
         logger.close()
     out = {
         "events": len(events),
         "seconds": seconds,
+        "parts_s": parts,
         "rows_per_s": len(events) / seconds,
         "log_ns": log_ns,
         "flush_s": flushes,
@@ -474,6 +482,12 @@ def bench_logger_side_by_side(landing: Path, rows: int, workdir: Path, rounds: i
         "flush_p50_ms": round(float(np.percentile(flushes, 50) * 1000), 3),
         "flush_p99_ms": round(float(np.percentile(flushes, 99) * 1000), 3),
         "flushes": len(flushes),
+        # median seconds per part of the loop over the rounds, and the total
+        "parts_median_s": {
+            part: round(float(np.median([run["parts_s"][part] for run in logger_runs])), 4)
+            for part in logger_runs[0]["parts_s"]
+        },
+        "loop_median_s": round(float(np.median([run["seconds"] for run in logger_runs])), 3),
         "promote_seconds": logger_runs[-1]["promote_seconds"],
         "promoted_stored": logger_runs[-1]["promoted_stored"],
         "background_rows_per_s": round(background["rows_per_s"]),
