@@ -32,8 +32,9 @@ from tests.conftest import project_copy, run_cli
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "modelmart.cli"]
 # big enough that the killed ingest is still writing its temp landing file when the
-# test sees it (~1 s of writing), and that the killed build is inside dbt after 2 s
-BIG_INGEST = 1_000_000
+# test sees it, and that the killed build is inside dbt after 2 s (importing, parsing
+# and running dbt alone takes longer; the rows only lengthen the rerun)
+BIG_INGEST = 3_000_000
 BIG_BUILD = 200_000
 
 
