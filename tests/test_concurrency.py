@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +31,11 @@ from tests.conftest import project_copy, run_cli
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "modelmart.cli"]
+# big enough that the killed ingest is still writing its temp landing file when the
+# test sees it, and that the killed build is inside dbt after 2 s (importing, parsing
+# and running dbt alone takes longer; the rows only lengthen the rerun)
+BIG_INGEST = 3_000_000
+BIG_BUILD = 200_000
 
 
 def calls(prefix: str, n: int, day: str = "2026-03-01") -> list[dict]:
@@ -74,6 +80,25 @@ def published_calls(home: Path) -> int:
         con.close()
 
 
+@pytest.fixture(scope="module")
+def built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ten calls ingested and built once; tests that start from that state copy it
+    (the project fingerprint is a digest of the files' contents, so a copied home
+    built on the checkout is up to date for a project copy too)."""
+    home = tmp_path_factory.mktemp("built") / "home"
+    ingest_records("llm_calls", calls("a", 10), home)
+    first = build(home)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert published_calls(home) == 10
+    return home
+
+
+def copy_of(built_home: Path, tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    shutil.copytree(built_home, home)
+    return home
+
+
 def big_calls_file(path: Path, n: int) -> Path:
     rng = np.random.default_rng(1)
     ids = np.char.add("big", np.arange(n).astype(str))
@@ -95,11 +120,8 @@ def big_calls_file(path: Path, n: int) -> Path:
     return path
 
 
-def test_build_while_a_reader_holds_the_warehouse_open(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    ingest_records("llm_calls", calls("a", 10), home)
-    first = build(home)
-    assert first.returncode == 0, first.stdout + first.stderr
+def test_build_while_a_reader_holds_the_warehouse_open(built_home: Path, tmp_path: Path) -> None:
+    home = copy_of(built_home, tmp_path)
     assert published_calls(home) == 10
 
     go = tmp_path / "go"
@@ -137,11 +159,9 @@ def test_build_while_a_reader_holds_the_warehouse_open(tmp_path: Path) -> None:
     assert published_calls(home) == 15
 
 
-def test_build_with_nothing_new_is_skipped_unless_forced(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_build_with_nothing_new_is_skipped_unless_forced(built_home: Path, tmp_path: Path) -> None:
+    home = copy_of(built_home, tmp_path)
     published = get_paths(home).warehouse
-    ingest_records("llm_calls", calls("a", 10), home)
-    assert build(home).returncode == 0
     before = published.stat()
 
     again = build(home)
@@ -190,7 +210,7 @@ def test_ingest_runs_during_a_build_and_waits_for_the_next(tmp_path: Path) -> No
 def test_killed_ingest_leaves_file_all_or_nothing_and_rerun_converges(tmp_path: Path) -> None:
     home = tmp_path / "home"
     paths = get_paths(home)
-    big = big_calls_file(tmp_path / "big.parquet", 3_000_000)
+    big = big_calls_file(tmp_path / "big.parquet", BIG_INGEST)
     proc = subprocess.Popen(
         [*CLI, "--home", str(home), "ingest", str(big), "--stream", "llm_calls"],
         stdout=subprocess.DEVNULL,
@@ -210,10 +230,10 @@ def test_killed_ingest_leaves_file_all_or_nothing_and_rerun_converges(tmp_path: 
         if not p.name.endswith("schema.parquet")
     ]
     count = pq.read_table(landed[0]).num_rows if landed else 0
-    assert count in (0, 3_000_000)  # all or nothing
+    assert count in (0, BIG_INGEST)  # all or nothing
 
     result = ingest_file(big, "llm_calls", home)
-    assert result.stored + result.duplicates == 3_000_000
+    assert result.stored + result.duplicates == BIG_INGEST
     con = duckdb.connect()
     try:
         total = con.execute(
@@ -222,16 +242,16 @@ def test_killed_ingest_leaves_file_all_or_nothing_and_rerun_converges(tmp_path: 
         ).fetchall()[0]
     finally:
         con.close()
-    assert total == (3_000_000, 3_000_000)
+    assert total == (BIG_INGEST, BIG_INGEST)
     assert not list((paths.landing / "llm_calls").glob("*.tmp"))
 
 
-def test_killed_build_keeps_last_snapshot_and_next_build_completes(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_killed_build_keeps_last_snapshot_and_next_build_completes(
+    built_home: Path, tmp_path: Path
+) -> None:
+    home = copy_of(built_home, tmp_path)
     paths = get_paths(home)
-    ingest_records("llm_calls", calls("a", 10), home)
-    assert build(home).returncode == 0
-    ingest_file(big_calls_file(tmp_path / "big.parquet", 1_000_000), "llm_calls", home)
+    ingest_file(big_calls_file(tmp_path / "big.parquet", BIG_BUILD), "llm_calls", home)
 
     proc = subprocess.Popen(
         [*CLI, "--home", str(home), "build", "--quiet"],
@@ -249,16 +269,16 @@ def test_killed_build_keeps_last_snapshot_and_next_build_completes(tmp_path: Pat
 
     rerun = build(home)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert published_calls(home) == 1_000_010
+    assert published_calls(home) == BIG_BUILD + 10
     assert not marker.exists()
 
 
-def test_failed_build_reports_what_failed_and_keeps_snapshot(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_failed_build_reports_what_failed_and_keeps_snapshot(
+    built_home: Path, tmp_path: Path
+) -> None:
+    home = copy_of(built_home, tmp_path)
     project = project_copy(tmp_path)
     env = {**os.environ, "MODELMART_PROJECT_DIR": str(project)}
-    ingest_records("llm_calls", calls("a", 10), home)
-    assert build(home, env).returncode == 0
     ingest_records("llm_calls", calls("b", 10, "2026-03-02"), home)
     # an edit that repeats a price row breaks the seed's grain test
     seed = project / "seeds" / "llm_pricing.csv"
@@ -280,14 +300,11 @@ def test_failed_build_reports_what_failed_and_keeps_snapshot(tmp_path: Path) -> 
     assert published_calls(home) == 20
 
 
-def test_price_edit_reprices_history_on_next_build(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_price_edit_reprices_history_on_next_build(built_home: Path, tmp_path: Path) -> None:
+    # built_home: 10 calls of openai gpt-4o, 100 input + 10 output tokens each
+    home = copy_of(built_home, tmp_path)
     project = project_copy(tmp_path)
     env = {**os.environ, "MODELMART_PROJECT_DIR": str(project)}
-    ingest_records(
-        "llm_calls", calls("a", 10), home
-    )  # openai gpt-4o, 100 input + 10 output tokens each
-    assert build(home, env).returncode == 0
 
     def cost() -> float:
         con = duckdb.connect(str(get_paths(home).warehouse), read_only=True)

@@ -447,21 +447,22 @@ def test_drift_gates_come_from_their_seed_and_bad_rows_fail_the_build(built):
         con.close()
         assert published["psi_critical"] == gates["psi_critical"]
 
-        for text, message in (
-            (
-                original.replace("psi_critical,0.20", "psi_critical,0.05"),
-                "row 1 (gate psi_warning): must be below psi_critical",
-            ),
-            (original + "psi_extreme,0.5,a typo\n", "row 5 (gate psi_extreme): unknown gate"),
-            (
-                original.replace("ks_pvalue,0.01", "ks_pvalue,1.5"),
-                "row 3 (gate ks_pvalue): a p-value gate must lie strictly between 0 and 1",
-            ),
+        # three bad rows in one edit (the check reports every bad row, one build)
+        seed.write_text(
+            original.replace("psi_critical,0.20", "psi_critical,0.05").replace(
+                "ks_pvalue,0.01", "ks_pvalue,1.5"
+            )
+            + "psi_extreme,0.5,a typo\n"
+        )
+        run = run_cli(home, "build", "--quiet", env=env)
+        output = run.stdout + run.stderr
+        assert run.returncode != 0, output
+        for message in (
+            "row 1 (gate psi_warning): must be below psi_critical",
+            "row 5 (gate psi_extreme): unknown gate",
+            "row 3 (gate ks_pvalue): a p-value gate must lie strictly between 0 and 1",
         ):
-            seed.write_text(text)
-            run = run_cli(home, "build", "--quiet", env=env)
-            output = run.stdout + run.stderr
-            assert run.returncode != 0 and f"seeds/drift_gates.csv {message}" in output, output
-            assert "Traceback" not in output
+            assert f"seeds/drift_gates.csv {message}" in output, output
+        assert "Traceback" not in output
     finally:
         seed.write_text(original)
