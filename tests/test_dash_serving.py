@@ -103,9 +103,6 @@ def test_gunicorn_serves_through_ingest_and_build_and_shows_the_new_snapshot(dem
                     )
                 except (OSError, urllib.error.HTTPError) as exc:
                     failures.append(repr(exc))
-                # a short pause: still several requests a second per thread for the whole
-                # ingest + build, without starving the build of the 2 cores
-                done.wait(0.05)
 
         threads = [threading.Thread(target=traffic) for _ in range(4)]
         for thread in threads:
