@@ -91,13 +91,8 @@
 {#- True when the experiments seed differs from the one the model was built with
     (its column experiments_fingerprint): dates and windows moved, recompute all. -#}
 {% macro experiments_changed() -%}
-    {%- if execute and is_incremental() -%}
-        {%- set result = run_query(
-            'select (select max(experiments_fingerprint) from ' ~ this ~ ') is distinct from '
-            ~ modelmart.experiments_fingerprint()) -%}
-        {{ return(result.columns[0].values()[0]) }}
-    {%- endif -%}
-    {{ return(true) }}
+    {{ return(modelmart.fingerprint_changed(
+        'experiments_fingerprint', modelmart.experiments_fingerprint())) }}
 {%- endmacro %}
 
 {#- A pre-hook for the incremental experiment models: when `changed` (the

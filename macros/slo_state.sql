@@ -5,13 +5,8 @@
 {%- endmacro %}
 
 {% macro latency_thresholds_changed() -%}
-    {%- if execute and is_incremental() -%}
-        {%- set result = run_query(
-            'select (select max(thresholds_fingerprint) from ' ~ this ~ ') is distinct from '
-            ~ modelmart.latency_thresholds_fingerprint()) -%}
-        {{ return(result.columns[0].values()[0]) }}
-    {%- endif -%}
-    {{ return(true) }}
+    {{ return(modelmart.fingerprint_changed(
+        'thresholds_fingerprint', modelmart.latency_thresholds_fingerprint())) }}
 {%- endmacro %}
 
 {#- The multi-window, multi-burn-rate alert conditions (SRE workbook, ch. 5),

@@ -21,15 +21,21 @@
     {{ return('cast(null as date)') }}
 {%- endmacro %}
 
-{#- True when the llm_pricing seed differs from the one the model was built with. -#}
-{% macro pricing_changed() -%}
+{#- True when the fingerprint the model stored in `column` differs from
+    `fingerprint` (a scalar subquery over the seed now); true on a full build. -#}
+{% macro fingerprint_changed(column, fingerprint) -%}
     {%- if execute and is_incremental() -%}
         {%- set result = run_query(
-            'select (select max(pricing_fingerprint) from ' ~ this ~ ') is distinct from '
-            ~ modelmart.pricing_fingerprint()) -%}
+            'select (select max(' ~ column ~ ') from ' ~ this ~ ') is distinct from '
+            ~ fingerprint) -%}
         {{ return(result.columns[0].values()[0]) }}
     {%- endif -%}
     {{ return(true) }}
+{%- endmacro %}
+
+{#- True when the llm_pricing seed differs from the one the model was built with. -#}
+{% macro pricing_changed() -%}
+    {{ return(modelmart.fingerprint_changed('pricing_fingerprint', modelmart.pricing_fingerprint())) }}
 {%- endmacro %}
 
 {#- The fingerprint of the llm_pricing seed, as a scalar subquery. -#}
