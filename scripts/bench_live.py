@@ -90,34 +90,51 @@ def _events(landing: Path, rows: int) -> list[tuple[str, dict]]:
 
 
 def bench_logger(
-    events: list[tuple[str, dict]], workdir: Path, promote_after: bool, time_calls: bool = False
+    events: list[tuple[str, dict]],
+    workdir: Path,
+    promote_after: bool,
+    time_calls: bool = False,
+    warm: bool = False,
 ) -> dict:
     """``log()`` each event, ``flush()`` every 200 (durable at each flush). With
     ``time_calls`` each ``log()`` is timed too (for its latency; the throughput
-    rounds leave it out, as the SQLite loop has no per-row clock either)."""
-    home = workdir / "logger-home"
-    shutil.rmtree(home, ignore_errors=True)
+    rounds leave it out, as the SQLite loop has no per-row clock either).
+
+    ``warm``: a service's logger in its steady state, where ``modelmart run`` has
+    promoted the spool meanwhile, so its segments wait in ``free/`` for reuse: the
+    home of the previous warm run is promoted first (untimed: another process does
+    it). Otherwise a new home: a logger's first segments, in new files."""
+    home = workdir / ("logger-warm-home" if warm else "logger-home")
+    if warm:
+        promote(home)
+    else:
+        shutil.rmtree(home, ignore_errors=True)
     loggers = {s: EventLogger(s, home=home) for s in ("llm_calls", "predictions")}
+    # the loop of naive_sqlite: each stream's rows in turn, 200 at a time
+    by_stream: dict[str, list[dict]] = {}
+    for stream, event in events:
+        by_stream.setdefault(stream, []).append(event)
     log_ns = np.empty(len(events), dtype=np.int64)
     flushes: list[float] = []
     clock = time.perf_counter_ns
+    i = 0
     started = time.perf_counter()
-    for start in range(0, len(events), 200):
-        chunk = events[start : start + 200]
-        logger = loggers[chunk[0][0]]
-        for i, (stream, event) in enumerate(chunk, start):
-            if loggers[stream] is not logger:  # the batch crosses streams: flush the first
-                logger.flush()
-                logger = loggers[stream]
+    for stream, rows in by_stream.items():
+        logger = loggers[stream]
+        log = logger.log
+        for start in range(0, len(rows), 200):
             if time_calls:
-                t0 = clock()
-                logger.log(event)
-                log_ns[i] = clock() - t0
+                for event in rows[start : start + 200]:
+                    t0 = clock()
+                    log(event)
+                    log_ns[i] = clock() - t0
+                    i += 1
             else:
-                logger.log(event)
-        t0 = time.perf_counter()
-        logger.flush()
-        flushes.append(time.perf_counter() - t0)
+                for event in rows[start : start + 200]:
+                    log(event)
+            t0 = time.perf_counter()
+            logger.flush()
+            flushes.append(time.perf_counter() - t0)
     seconds = time.perf_counter() - started
     # where the loop's time went (read before close(), whose last write is untimed)
     parts = {"encode": sum(lg._writer.encode_seconds for lg in loggers.values())}
@@ -126,10 +143,12 @@ def bench_logger(
             parts[part] = parts.get(part, 0.0) + spent
     parts["flush_other"] = sum(flushes) - sum(parts.values())
     parts["outside_flush"] = seconds - sum(flushes)
+    recycled = sum(lg._writer.segments.recycled for lg in loggers.values())
     for logger in loggers.values():
         logger.close()
     out = {
         "events": len(events),
+        "recycled_segments": recycled,
         "seconds": seconds,
         "parts_s": parts,
         "rows_per_s": len(events) / seconds,
@@ -439,25 +458,32 @@ def bench_end_to_end(
 
 
 def bench_logger_side_by_side(landing: Path, rows: int, workdir: Path, rounds: int = 5) -> dict:
-    """The naive SQLite path and the logger on the same rows, in turns (A B, B A, ...)
-    so that the disk's and the machine's drift hit both alike; the ratio of each
-    round's pair, and their median."""
+    """The naive SQLite path, the logger in its steady state (``warm``: reusing
+    promoted segments), a new logger (``cold``: new files) and the floor, on the
+    same rows, in turns (each goes first in turn) so that the disk's and the
+    machine's drift hit all alike; the ratio of each round's pair, and their median."""
     events = _events(landing, rows)
     probe_before = fsync_probe(workdir)
-    naive_rates, logger_runs, floor_rates = [], [], []
-    contenders = ["naive", "logger", "floor"]
+    shutil.rmtree(workdir / "logger-warm-home", ignore_errors=True)
+    bench_logger(events, workdir, promote_after=False, warm=True)  # its first segments
+    naive_rates, logger_runs, cold_runs, floor_rates = [], [], [], []
+    contenders = ["naive", "logger", "cold", "floor"]
     for r in range(rounds):
-        for which in contenders[r % 3 :] + contenders[: r % 3]:  # each goes first in turn
+        for which in contenders[r % 4 :] + contenders[: r % 4]:  # each goes first in turn
             if which == "naive":
                 naive_rates.append(naive_sqlite(landing, rows, workdir)["rows_per_s"])
             elif which == "logger":
-                logger_runs.append(bench_logger(events, workdir, promote_after=r == rounds - 1))
+                logger_runs.append(bench_logger(events, workdir, promote_after=False, warm=True))
+            elif which == "cold":
+                cold_runs.append(bench_logger(events, workdir, promote_after=r == rounds - 1))
             else:
                 floor_rates.append(durable_floor(events, workdir)["rows_per_s"])
     timed = bench_logger(events, workdir, promote_after=False, time_calls=True)
     background = bench_logger_background(events, workdir)
     rates = [run["rows_per_s"] for run in logger_runs]
     ratios = [lg / nv for lg, nv in zip(rates, naive_rates, strict=True)]
+    cold_rates = [run["rows_per_s"] for run in cold_runs]
+    cold_ratios = [lg / nv for lg, nv in zip(cold_rates, naive_rates, strict=True)]
     floor_ratios = [fl / nv for fl, nv in zip(floor_rates, naive_rates, strict=True)]
     of_floor = [lg / fl for lg, fl in zip(rates, floor_rates, strict=True)]
     log_ns = timed["log_ns"]
@@ -472,6 +498,14 @@ def bench_logger_side_by_side(landing: Path, rows: int, workdir: Path, rounds: i
         "rounds_rows_per_s": [round(x) for x in rates],
         "rounds_sqlite_rows_per_s": [round(x) for x in naive_rates],
         "rounds_ratio": [round(x, 2) for x in ratios],
+        "recycled_segments_per_round": [run["recycled_segments"] for run in logger_runs],
+        "cold_rows_per_s": round(float(np.median(cold_rates))),
+        "cold_ratio_vs_sqlite": round(float(np.median(cold_ratios)), 2),
+        "rounds_cold_ratio": [round(x, 2) for x in cold_ratios],
+        "cold_parts_median_s": {
+            part: round(float(np.median([run["parts_s"][part] for run in cold_runs])), 4)
+            for part in cold_runs[0]["parts_s"]
+        },
         "floor_rows_per_s": round(float(np.median(floor_rates))),
         "floor_ratio_vs_sqlite": round(float(np.median(floor_ratios)), 2),
         "rounds_floor_ratio_vs_sqlite": [round(x, 2) for x in floor_ratios],
@@ -488,8 +522,8 @@ def bench_logger_side_by_side(landing: Path, rows: int, workdir: Path, rounds: i
             for part in logger_runs[0]["parts_s"]
         },
         "loop_median_s": round(float(np.median([run["seconds"] for run in logger_runs])), 3),
-        "promote_seconds": logger_runs[-1]["promote_seconds"],
-        "promoted_stored": logger_runs[-1]["promoted_stored"],
+        "promote_seconds": cold_runs[-1]["promote_seconds"],
+        "promoted_stored": cold_runs[-1]["promoted_stored"],
         "background_rows_per_s": round(background["rows_per_s"]),
         "background_events_per_write": background["events_per_write"],
         "ratio_background_vs_sqlite": round(background["rows_per_s"] / med, 1),

@@ -4,28 +4,44 @@ Layout under ``$MODELMART_HOME/spool/<stream>/``::
 
     <writer>-<n>.open     the segment a live writer appends to (it holds a lock on it)
     <writer>-<n>.seg      a sealed segment, ready for promotion
+    free/<name>.free      promoted segments kept for writers to reuse (see below)
     promoting/<token>/    segments claimed by one promotion (see ``promote``)
     ../dropped/<writer>.json   events a writer dropped under back-pressure, per stream
 
-A segment (format 2) is the 8 bytes ``MMSPOOL2`` and then records, append-only::
+A segment (format 3) is the 8 bytes ``MMSPOOL3``, an 8-byte salt drawn when the
+segment is opened, and then records, append-only::
 
-    <u32 payload length> <u32 CRC-32 of the length's 4 bytes and the payload> <payload>
+    <u32 payload length> <u32 CRC-32 of (length, salt, payload)> <8-byte salt> <payload>
 
 little-endian; a payload is JSON Lines, where a line that is a JSON array holds
 many events of one logger write. A writer appends one record per write and
 fdatasyncs it before it acknowledges (``flush()`` returns, the collector answers
-202). The file is zero-filled ahead of the records (``Segments`` grows it by
-chunks of written zeros), so that an append changes no file size and its
-fdatasync writes only data, not the file system's journal; sealing truncates it
-to its records. A reader takes records while their length fits the file and
-their checksum matches, and stops at the first that does not (a zero length is
-the zero-filled rest): a writer killed mid-write leaves a record that was never
-acknowledged, and a torn or zeroed tail is detected and dropped, never misread.
+202). A reader takes records while their length fits the file, their salt is the
+segment's and their checksum matches, and stops at the first that does not: a
+writer killed mid-write leaves a record that was never acknowledged, and a torn or
+zeroed tail (a crash can leave the grown size without the data) is detected and
+dropped, never misread.
+
+Segments are recycled, as SQLite's WAL and PostgreSQL's ``wal_recycle`` do: an
+append into blocks that are already written and synced is a data-only fdatasync,
+while an append that grows the file also commits ext4's journal (block
+allocation, size), which measured about twice as slow here; writing zeros ahead
+does not help, since delayed allocation allocates them at the next fdatasync
+anyway. So promotion, once a claim's batch has landed, makes each of its
+segments invalid (``MMSPFREE`` over the magic, fdatasynced) and keeps up to
+``FREE_KEEP`` of them in ``free/``; a writer opening a segment takes one from
+there and writes a new magic and salt over its start. The records of its earlier
+life stay in the file after the new ones, but their salt is not the new one, so
+no reader takes them; a crash before the new header is durable leaves
+``MMSPFREE``, read as an empty segment (and nothing in it was acknowledged).
+
 A ``.open`` segment whose lock nobody holds belongs to a dead writer and is
 promoted like a sealed one.
 
-A segment of format 1 (written before: plain JSON Lines, no header) is read as
-it always was: complete lines only, a torn last line (no newline) left out.
+Segments of the formats written before are read as they always were: format 2
+(``MMSPOOL2``, records of ``<u32 length> <u32 CRC-32 of length and payload>
+<payload>``, no salt, never recycled) and format 1 (plain JSON Lines, no header:
+complete lines only, a torn last line left out).
 
 Promotion moves sealed segments into ``promoting/<token>/``, joins their lines
 into one JSON Lines file, and ingests it as one batch through the normal
@@ -57,31 +73,45 @@ from modelmart.contract import STREAMS
 
 PROMOTE_MAX_BYTES = 256 << 20  # one batch at most this big (bytes of JSON Lines)
 
-MAGIC = b"MMSPOOL2"  # the first bytes of a format-2 segment
-_HEADER = struct.Struct("<II")  # payload length, CRC-32 of (length bytes + payload)
+MAGIC = b"MMSPOOL3"  # the first bytes of a format-3 segment (then its salt)
+MAGIC2 = b"MMSPOOL2"  # format 2: no salt
+FREED = b"MMSPFREE"  # a promoted segment waiting in free/ for reuse: no records
+_HEADER = struct.Struct("<II")  # payload length, CRC-32
 _LENGTH = struct.Struct("<I")
-PREALLOCATE_MIN = 64 << 10  # a segment's first zero-filled chunk ...
-PREALLOCATE_MAX = 4 << 20  # ... doubling up to this (an idle logger writes little)
+SALT_BYTES = 8
+_HEAD3 = _HEADER.size + SALT_BYTES  # a format-3 record's header
+FREE_KEEP = 4  # promoted segments kept per stream for reuse ...
+FREE_MAX_BYTES = 128 << 20  # ... when at most this big
 
 
-def frame(payload: bytes) -> bytes:
-    """One record: header and payload."""
+def frame(payload: bytes, salt: bytes) -> bytes:
+    """One format-3 record: header and payload."""
     length = _LENGTH.pack(len(payload))
-    return length + _LENGTH.pack(zlib.crc32(payload, zlib.crc32(length))) + payload
+    crc = zlib.crc32(payload, zlib.crc32(salt, zlib.crc32(length)))
+    return length + _LENGTH.pack(crc) + salt + payload
 
 
 def read_records(data: bytes) -> tuple[bytes, int]:
-    """The payloads of a format-2 segment's intact records, joined, and how many bytes
-    after them were left out (a torn or never acknowledged tail; zeros count too)."""
-    pos, end = len(MAGIC), len(data)
+    """The payloads of a framed segment's intact records, joined, and how many bytes
+    after them were left out (a torn or never acknowledged tail, or records of a
+    recycled segment's earlier life; zeros are not counted)."""
+    end = len(data)
+    if data.startswith(MAGIC):
+        salt = data[len(MAGIC) : len(MAGIC) + SALT_BYTES]
+        pos, head = len(MAGIC) + SALT_BYTES, _HEAD3
+    elif data.startswith(MAGIC2):
+        salt, pos, head = b"", len(MAGIC2), _HEADER.size
+    else:  # FREED (or not a framed segment): no records
+        return b"", 0
     out = []
-    while pos + _HEADER.size <= end:
+    while pos + head <= end:
         length, crc = _HEADER.unpack_from(data, pos)
-        start = pos + _HEADER.size
-        if length == 0 or start + length > end:
+        start = pos + head
+        if length == 0 or start + length > end or data[pos + 8 : start] != salt:
             break
         payload = data[start : start + length]
-        if zlib.crc32(payload, zlib.crc32(data[pos : pos + 4])) != crc:
+        of_head = zlib.crc32(data[pos + 8 : start], zlib.crc32(data[pos : pos + 4]))
+        if zlib.crc32(payload, of_head) != crc:
             break
         out.append(payload)
         pos = start + length
@@ -138,13 +168,12 @@ class Segments:
         self._path: Path | None = None
         self._opened_at = 0.0
         self._size = 0  # bytes of header and records
-        self._allocated = 0  # bytes of the file (records, then zeros)
+        self._salt = b""
+        self.recycled = 0  # segments taken from free/ (for the benchmark)
         self.appends = 0  # fdatasyncs done (for the benchmark)
         # seconds spent in each part of an append (for the benchmark: a few clock
         # reads per write, none per event)
-        self.timings = dict.fromkeys(
-            ("frame", "pwrite", "fdatasync", "zero_fill", "create", "seal"), 0.0
-        )
+        self.timings = dict.fromkeys(("frame", "pwrite", "fdatasync", "create", "seal"), 0.0)
 
     def _open(self) -> None:
         t0 = time.perf_counter()
@@ -153,26 +182,32 @@ class Segments:
         # created under another name and locked before it is visible as .open: the
         # lock tells promotion that a live writer still appends to this file
         creating = self._path.with_suffix(".creating")
-        fd = os.open(creating, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        fd = self._take_free(creating)
+        if fd is None:
+            fd = os.open(creating, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        os.write(fd, MAGIC)
-        self._fd, self._size, self._allocated = fd, len(MAGIC), len(MAGIC)
-        self._grow(PREALLOCATE_MIN)
+        # a new salt over the start (durable with the first record's fdatasync; until
+        # then a recycled file still starts with FREED, and holds nothing acknowledged)
+        self._salt = os.urandom(SALT_BYTES)
+        os.pwrite(fd, MAGIC + self._salt, 0)
+        self._fd, self._size = fd, len(MAGIC) + SALT_BYTES
         os.replace(creating, self._path)
         _fsync_dir(self.folder)
         self._opened_at = time.monotonic()
         self.timings["create"] += time.perf_counter() - t0
 
-    def _grow(self, need: int) -> None:
-        """Zero-fill the file ahead of the records (real zeros, not a sparse or
-        fallocated range: overwriting written blocks changes no file-system metadata,
-        so the appends' fdatasyncs write data only)."""
-        assert self._fd is not None
-        t0 = time.perf_counter()
-        chunk = max(PREALLOCATE_MIN, min(self._allocated, PREALLOCATE_MAX), need)
-        os.pwrite(self._fd, bytes(chunk), self._allocated)
-        self._allocated += chunk
-        self.timings["zero_fill"] += time.perf_counter() - t0
+    def _take_free(self, creating: Path) -> int | None:
+        """A promoted segment from ``free/``, renamed to ``creating``, opened (or None)."""
+        free = self.folder / "free"
+        for candidate in sorted(free.glob("*.free")) if free.is_dir() else ():
+            try:
+                os.rename(candidate, creating)  # atomic: one writer gets each file
+            except FileNotFoundError:
+                continue  # another writer took it
+            _fsync_dir(free)
+            self.recycled += 1
+            return os.open(creating, os.O_RDWR | os.O_CLOEXEC)
+        return None
 
     def append(self, data: bytes | list[bytes]) -> None:
         """Write the bytes (or the parts, joined) as one record, durable on return."""
@@ -185,26 +220,23 @@ class Segments:
         assert self._fd is not None
         clock, timings = time.perf_counter, self.timings
         t0 = clock()
-        head = _LENGTH.pack(length)
-        crc = zlib.crc32(head)
+        head, salt = _LENGTH.pack(length), self._salt
+        crc = zlib.crc32(salt, zlib.crc32(head))
         for part in parts:  # the checksum as frame() computes it, without joining
             crc = zlib.crc32(part, crc)
-        record = [head + _LENGTH.pack(crc), *parts]
+        record = [head + _LENGTH.pack(crc) + salt, *parts]
         if len(record) > 64:  # pwritev takes at most IOV_MAX buffers
             record = [b"".join(record)]
-        size = _HEADER.size + length
+        size = _HEAD3 + length
         t1 = clock()
         timings["frame"] += t1 - t0
-        if self._size + size > self._allocated:
-            self._grow(self._size + size - self._allocated)
-            t1 = clock()
         written = os.pwritev(self._fd, record, self._size)
         if written < size:  # pwritev may write less (a signal); finish it
             rest = b"".join(record)
             while written < size:
                 written += os.pwrite(self._fd, rest[written:], self._size + written)
         t2 = clock()
-        os.fdatasync(self._fd)  # data (and the size, after a growth); what SQLite does on Linux
+        os.fdatasync(self._fd)  # data and the grown size; what SQLite does on Linux
         t3 = clock()
         timings["pwrite"] += t2 - t1
         timings["fdatasync"] += t3 - t2
@@ -221,8 +253,6 @@ class Segments:
         if self._fd is None or self._path is None:
             return
         t0 = time.perf_counter()
-        # drop the zero-filled rest (not synced: a reader stops at zeros anyway)
-        os.ftruncate(self._fd, self._size)
         sealed = self._path.with_suffix(".seg")
         os.replace(self._path, sealed)
         _fsync_dir(self.folder)
@@ -320,13 +350,13 @@ class PromoteResult:
 def _complete_lines(path: Path) -> bytes:
     """The segment's events, one JSON object per line.
 
-    Format 2: the intact records (see the module docstring). Format 1: only
+    Formats 3 and 2: the intact records (see the module docstring). Format 1: only
     complete lines (a torn last line was never acknowledged). A line that is a JSON
     array holds many events of one logger write; it is written out one event per
     line, so the batch's row numbers count events.
     """
     data = path.read_bytes()
-    framed = data.startswith(MAGIC)
+    framed = data.startswith((MAGIC, MAGIC2, FREED))
     if framed:
         data, _ = read_records(data)
     else:
@@ -375,8 +405,34 @@ def _ingest_claim(paths: Paths, stream: str, claim: Path) -> PromoteResult:
     result = PromoteResult(stream, len(segments), events)
     if events:
         result.results.append(ingest_file(joined, stream, paths.home))
-    shutil.rmtree(claim)
+    _retire(claim)
     return result
+
+
+def _retire(claim: Path) -> None:
+    """Delete a claim whose batch has landed, keeping up to ``FREE_KEEP`` of its
+    segments in ``free/`` for writers to reuse, each made invalid first (``FREED``
+    over its magic, fdatasynced before the rename: a kept file never reads as
+    records again)."""
+    free = claim.parent.parent / "free"
+    kept = len(list(free.glob("*.free"))) if free.is_dir() else 0
+    for seg in sorted(p for p in claim.iterdir() if p.suffix in {".seg", ".open"}):
+        if kept >= FREE_KEEP:
+            break
+        if seg.stat().st_size > FREE_MAX_BYTES:
+            continue
+        fd = os.open(seg, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            os.pwrite(fd, FREED, 0)
+            os.fdatasync(fd)
+        finally:
+            os.close(fd)
+        free.mkdir(exist_ok=True)
+        os.replace(seg, free / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.free")
+        kept += 1
+    if kept:
+        _fsync_dir(free)
+    shutil.rmtree(claim)
 
 
 def promote(
@@ -397,7 +453,7 @@ def promote(
             # first finish what a promotion that died left claimed
             for claim in sorted((folder / "promoting").glob("*")):
                 if _landed_token(paths, stream, claim.name):
-                    shutil.rmtree(claim)
+                    _retire(claim)
                 else:
                     _merge(total, _ingest_claim(paths, stream, claim))
             for leftover in folder.glob("*.creating"):
