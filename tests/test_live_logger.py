@@ -145,13 +145,20 @@ while True:
 
 def test_kill_9_loses_no_acknowledged_event_and_stores_none_twice(tmp_path: Path) -> None:
     """Loggers and promotions killed at random moments; after a final promotion every
-    event a flush() acknowledged is stored exactly once."""
+    event a flush() acknowledged is stored exactly once. From the second run on the
+    spool is promoted before the logger starts, so it writes into reused segments
+    (their earlier records still in the file behind the new ones)."""
     home = tmp_path / "home"
+    free = home / "spool" / "llm_calls" / "free"
     rng = random.Random(11)
     acked: dict[str, int] = {}
+    reused = 0
     env = {**os.environ, "MODELMART_HOME": str(home)}
     for run in range(5):
         name = f"r{run}"
+        if run:
+            promote(home)
+        free_before = len(list(free.glob("*.free")))
         child = subprocess.Popen(
             [sys.executable, "-c", _CHILD, name, str(home)],
             stdout=subprocess.PIPE,
@@ -187,7 +194,9 @@ def test_kill_9_loses_no_acknowledged_event_and_stores_none_twice(tmp_path: Path
         reader.join()
         if lines:
             acked[name] = int(lines[-1])
+        reused += max(0, free_before - len(list(free.glob("*.free"))))
     assert acked, "no logger acknowledged anything before its kill"
+    assert reused >= 2, "the killed loggers never wrote into a reused segment"
     promote(home)
     assert sum(d.segments for d in depth(home).values()) == 0
     ids = landed(home)["event_id"]
