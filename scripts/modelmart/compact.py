@@ -40,7 +40,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from modelmart.config import LockBusy, Paths, file_lock, get_paths
+from modelmart.config import LockBusy, Paths, file_lock, fsync_path, get_paths
 from modelmart.contract import STREAMS
 
 SMALL_BYTES = 32 << 20  # a landing file under this size is small
@@ -234,8 +234,7 @@ def _merge(group: list[Path], stream: str) -> tuple[Path, Path, int]:
     if rows != expected:  # a defect, never the data's: keep the small files
         tmp.unlink(missing_ok=True)
         raise RuntimeError(f"compaction of {group[0].parent}: {rows} rows written, {expected} read")
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
+    fsync_path(tmp)
     return target, tmp, rows
 
 
@@ -262,17 +261,12 @@ def _swap(
             journal.write_text(
                 json.dumps({"merged": target.name, "remove": [f.name for f in group]})
             )
-            with open(journal, "rb") as handle:
-                os.fsync(handle.fileno())
+            fsync_path(journal)
             os.replace(tmp, target)  # the commit: from here the merged file is the truth
             for f in group:
                 f.unlink()
             journal.unlink()
-            fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            fsync_path(folder)
             return True
     except (LockBusy, BlockingIOError):
         tmp.unlink(missing_ok=True)

@@ -79,6 +79,15 @@ def get_paths(home: str | os.PathLike[str] | None = None) -> Paths:
     return Paths(Path(chosen).resolve())
 
 
+def fsync_path(path: Path) -> None:
+    """Make a file's data, or a directory's entries (renames into it), durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def file_lock(path: Path, *, wait: bool = True) -> Iterator[None]:
     """An advisory exclusive lock held for the ``with`` block.

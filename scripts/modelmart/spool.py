@@ -68,7 +68,7 @@ from pathlib import Path
 
 import orjson
 
-from modelmart.config import Paths, file_lock, get_paths
+from modelmart.config import Paths, file_lock, fsync_path, get_paths
 from modelmart.contract import STREAMS
 
 PROMOTE_MAX_BYTES = 256 << 20  # one batch at most this big (bytes of JSON Lines)
@@ -131,14 +131,6 @@ def stream_dir(paths: Paths, stream: str) -> Path:
     return spool_dir(paths) / stream
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class Segments:
     """Append-only segments of one stream written by one writer (not thread-safe:
     one thread, the writer's, calls it).
@@ -192,7 +184,7 @@ class Segments:
         os.pwrite(fd, MAGIC + self._salt, 0)
         self._fd, self._size = fd, len(MAGIC) + SALT_BYTES
         os.replace(creating, self._path)
-        _fsync_dir(self.folder)
+        fsync_path(self.folder)
         self._opened_at = time.monotonic()
         self.timings["create"] += time.perf_counter() - t0
 
@@ -204,7 +196,7 @@ class Segments:
                 os.rename(candidate, creating)  # atomic: one writer gets each file
             except FileNotFoundError:
                 continue  # another writer took it
-            _fsync_dir(free)
+            fsync_path(free)
             self.recycled += 1
             return os.open(creating, os.O_RDWR | os.O_CLOEXEC)
         return None
@@ -255,7 +247,7 @@ class Segments:
         t0 = time.perf_counter()
         sealed = self._path.with_suffix(".seg")
         os.replace(self._path, sealed)
-        _fsync_dir(self.folder)
+        fsync_path(self.folder)
         os.close(self._fd)  # after the rename: promotion never sees it unlocked as .open
         self._fd, self._path = None, None
         self.timings["seal"] += time.perf_counter() - t0
@@ -431,7 +423,7 @@ def _retire(claim: Path) -> None:
         os.replace(seg, free / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.free")
         kept += 1
     if kept:
-        _fsync_dir(free)
+        fsync_path(free)
     shutil.rmtree(claim)
 
 
@@ -472,8 +464,8 @@ def promote(
                 claim.mkdir(parents=True)
                 for seg in chosen:
                     os.replace(seg, claim / seg.name)
-                _fsync_dir(claim)
-                _fsync_dir(folder)
+                fsync_path(claim)
+                fsync_path(folder)
                 _merge(total, _ingest_claim(paths, stream, claim))
             if total.segments or total.results:
                 out.append(total)

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from modelmart.config import Paths
+from modelmart.config import Paths, fsync_path
 from modelmart.contract import Stream
 from modelmart.ingest.dedupe import classify, rows_where
 from modelmart.ingest.layout import committed_files, next_seq
@@ -149,8 +149,8 @@ def land(
             "select source_row, column_name, reason, bad_value from quarantined order by source_row limit 5"
         ).fetchall()
     ]
+    tmp_q = quarantine.with_suffix(".parquet.tmp")
     if n_quarantined:
-        tmp_q = quarantine.with_suffix(".parquet.tmp")
         run(
             con,
             f"copy (select {literal(stream.name)} as stream, {src} as source_file, source_row, event_id, "
@@ -185,11 +185,18 @@ def land(
     )
     tmp_m = manifest.with_suffix(".json.tmp")
     tmp_m.write_text(json.dumps({**asdict(result), "loaded_at": loaded_at.isoformat()}, indent=1))
+    # durable before they are named (a power loss never leaves a committed name
+    # over missing data, and promotion frees the spool only after this returns)
+    for path in [tmp_m, tmp_landing] + ([tmp_q] if n_quarantined else []):
+        fsync_path(path)
     # commit order: quarantine, manifest, then the landing rename that makes it real
     if n_quarantined:
-        os.replace(quarantine.with_suffix(".parquet.tmp"), quarantine)
+        os.replace(tmp_q, quarantine)
+        fsync_path(quarantine.parent)
     os.replace(tmp_m, manifest)
     os.replace(tmp_landing, landing)
+    fsync_path(manifest.parent)
+    fsync_path(landing.parent)
     return result
 
 
@@ -207,5 +214,7 @@ def reject(paths: Paths, stream: str, source: str, message: str) -> FileResult:
             }
         )
     )
+    fsync_path(tmp)
     os.replace(tmp, manifest)
+    fsync_path(manifest.parent)
     return result
