@@ -290,6 +290,13 @@ def test_cost_table_is_formatted_and_the_csv_numeric_by_the_spend_by_choice(
     page.wait_for_function(
         "() => document.querySelector('#cost-table-title')?.innerText === 'Spend by team'"
     )
+    # the choice lives in the URL and survives a reload (a shared link)
+    page.wait_for_url(re.compile(r"by=team"))
+    page.reload()
+    page.wait_for_function(
+        "() => document.querySelector('#cost-table-title')?.innerText === 'Spend by team'"
+    )
+    assert page.locator("#cost-by input[value=team]").is_checked()
     teams = page.locator("#cost-table td[data-dash-column='team']").all_inner_texts()
     assert sorted(teams) == sorted(by_team.index)
     shown = dict(

@@ -251,6 +251,26 @@ def test_alerts_page_lists_the_marts_alerts(served, demo_home, page):
     page.wait_for_function(
         "() => !document.querySelector('#alerts-table').innerText.includes('info')"
     )
+    # the choice lives in the URL and survives a reload (a shared link)
+    page.wait_for_url(re.compile(r"severity=critical&severity=warning"))
+    page.reload()
+    page.wait_for_selector("#alerts-table")
+    assert not page.locator("#alerts-severity input[value=info]").is_checked()
+    assert page.locator("#alerts-severity input[value=warning]").is_checked()
+    assert "info" not in page.inner_text("#alerts-table")
+    shown = mart_row(
+        demo_home,
+        "select count(*) from marts.fct_alerts where first_seen_date <= ? and "
+        "last_seen_date >= ? and severity <> 'info'",
+        [want["end"], want["start"]],
+    )[0]
+    assert page.inner_text("#alerts-summary").startswith(f"{shown:,} alerts")
+    # all unticked: a link that says so, not one that falls back to every severity
+    for s in ("critical", "warning"):
+        page.locator("#alerts-severity").get_by_text(s).click()
+    page.wait_for_url(re.compile(r"severity=none"))
+    page.reload()
+    page.wait_for_selector("text=No alerts for this selection.")
 
 
 def test_an_empty_selection_shows_a_message(served, page):

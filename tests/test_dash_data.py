@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import pytest
 from werkzeug.security import generate_password_hash
 
+from dash_app.components.page import own_param, with_params
 from dash_app.config import AppConfig, parse_users
 from dash_app.data import alerts, llm, overview, quality
 from dash_app.data.filters import Filters
@@ -135,6 +136,16 @@ def test_filters_round_trip_through_the_url():
     )
     assert Filters().to_search_keeping("?slo=latency&team=x") == "?slo=latency"
     assert Filters().to_search_keeping(None) == ""
+    # a page's own choices: set, repeated for a list, removed by None, the rest kept
+    assert (
+        with_params("?provider=x&by=team&severity=info", by=None, severity=["critical", "warning"])
+        == "?provider=x&severity=critical&severity=warning"
+    )
+    assert (
+        with_params("?by=team", by="model") == "?by=model" and with_params("?by=t", by=None) == ""
+    )
+    assert own_param({"by": ["team", "model"]}, "by", ["team", "model"], "provider") == "model"
+    assert own_param({"by": "nonsense"}, "by", ["team", "model"], "provider") == "provider"
     assert Filters.from_query({"start": "yesterday", "end": ""}).start is None
     prev = filters.previous()
     assert (prev.start, prev.end) == (dt.date(2026, 8, 31), dt.date(2026, 9, 30))
@@ -333,6 +344,28 @@ def test_alerts_respect_range_and_scope(reader, marts):
     assert len(got) > 0 and got.is_active.iloc[0] >= got.is_active.iloc[-1]  # active first
     critical = got[(got.rule_id == "llm_latency_p95_critical")]
     assert len(critical) >= 1 and (critical.worst_value > 1200).all()
+
+
+def test_alerts_follow_the_version_filter_an_alert_of_a_whole_model_too(reader, marts):
+    frame = marts["fct_alerts"]
+    base = period(marts, days=400).__dict__
+    in_range = frame[
+        (frame.first_seen_date <= base["end"]) & (frame.last_seen_date >= base["start"])
+    ]
+    whole_model = in_range[in_range.model_name.notna() & in_range.model_version.isna()]
+    assert len(whole_model) > 0  # the churn_model accuracy SLO's alerts: every version
+    for chosen in (("churn_model/v2",), ("churn_model/v1", "other_model/v3"), ("other_model/v3",)):
+        got = alerts.alerts(reader, Filters(**{**base, "version": chosen}))
+        names = {v.split("/")[0] for v in chosen}
+        want = in_range[
+            in_range.model_name.isna()
+            | (in_range.model_version.isna() & in_range.model_name.isin(names))
+            | (in_range.model_name + "/" + in_range.model_version).isin(chosen)
+        ]
+        assert sorted(got.alert_id) == sorted(want.alert_id), chosen
+    # another model's version does not show churn_model's whole-model alerts
+    other = alerts.alerts(reader, Filters(**{**base, "version": ("other_model/v3",)}))
+    assert not set(other.alert_id) & set(whole_model.alert_id)
 
 
 def test_values_are_parameters_and_identifiers_allow_listed(reader, marts):

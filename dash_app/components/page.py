@@ -95,12 +95,21 @@ def render(
         return [message(str(exc), "error")]
 
 
-def with_params(search: str | None, **params: str | None) -> str:
-    """`search` with the page-own parameters set (None removes one), the others kept
-    in their order: a page's choices live in the URL beside the shared filters."""
+def with_params(search: str | None, **params: str | list[str] | None) -> str:
+    """`search` with the page-own parameters set (None removes one, a list repeats
+    it), the others kept in their order: a page's choices live in the URL beside
+    the shared filters."""
     pairs = [(k, v) for k, v in parse_qsl((search or "").lstrip("?")) if k not in params]
-    pairs += [(k, v) for k, v in params.items() if v is not None]
+    for k, v in params.items():
+        pairs += [(k, x) for x in v] if isinstance(v, list) else [] if v is None else [(k, v)]
     return "?" + urlencode(pairs) if pairs else ""
+
+
+def own_param(query: dict, name: str, allowed: list, default: str) -> str:
+    """A page-own URL parameter (the last value when repeated), or the default."""
+    value = query.get(name)
+    value = value[-1] if isinstance(value, list | tuple) and value else value
+    return value if value in allowed else default
 
 
 @callback(

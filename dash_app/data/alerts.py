@@ -10,19 +10,24 @@ from dash_app.data.warehouse import SnapshotReader
 
 
 def scope_where(filters: Filters) -> tuple[str, list]:
-    """Alerts whose scope column is unset match every value of that filter."""
+    """Alerts whose scope column is unset match every value of that filter. The
+    version filter's values are ``model_name/model_version``: an alert of a whole
+    model (its version unset, as an SLO over every version) matches the versions of
+    that model only."""
     clauses, params = [], []
-    columns = {
-        "provider": "provider",
-        "model": "model",
-        "team": "team",
-        "version": "model_name || '/' || model_version",
-    }
-    for name, column in columns.items():
-        values = getattr(filters, name)
+    for column in ("provider", "model", "team"):
+        values = getattr(filters, column)
         if values:
             clauses.append(f"({column} is null or list_contains(?::varchar[], {column}))")
             params.append(list(values))
+    if filters.version:
+        clauses.append(
+            "(model_name is null"
+            " or list_contains(?::varchar[], model_name || '/' || model_version)"
+            " or (model_version is null and exists (select 1 from unnest(?::varchar[]) as"
+            " chosen(v) where starts_with(chosen.v, model_name || '/'))))"
+        )
+        params += [list(filters.version), list(filters.version)]
     return (" and ".join(clauses) or "true"), params
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, callback, html
+from dash import Input, Output, State, callback, html
 
 from dash_app.components.common import alert_table, message
 from dash_app.components.page import (
@@ -12,6 +12,7 @@ from dash_app.components.page import (
     page_inputs,
     page_layout,
     render,
+    with_params,
 )
 from dash_app.data.alerts import alerts, deliveries, failing_channels
 from dash_app.data.filters import Filters
@@ -21,13 +22,14 @@ PAGE = "alerts"
 SEVERITIES = ("critical", "warning", "info")
 # the "active only" switch: a page-own URL parameter (?only=active) the shell keeps
 ACTIVE_ONLY = {"type": "page-param", "name": "only"}
+NO_SEVERITY = "none"  # ?severity=none: every severity unticked
 
 
-def _controls(active_only: bool):
+def _controls(active_only: bool, severities: list[str]):
     def controls(_filters: Filters, _opts: object) -> list:
         return control_row(
             "Severity",
-            choice("alerts-severity", list(SEVERITIES), list(SEVERITIES), many=True),
+            choice("alerts-severity", list(SEVERITIES), severities, many=True),
             choice(
                 ACTIVE_ONLY,
                 [{"label": "active only", "value": "active"}],
@@ -45,6 +47,15 @@ def _active_only(query: dict) -> bool:
     return "active" in values
 
 
+def _severities(query: dict) -> list[str]:
+    """The severities of ?severity=… (repeated), all of them without it."""
+    value = query.get("severity")
+    if value is None:
+        return list(SEVERITIES)
+    values = value if isinstance(value, list | tuple) else [value]
+    return [s for s in SEVERITIES if s in values]
+
+
 def layout(**query: str) -> html.Div:
     return page_layout(
         PAGE,
@@ -59,7 +70,7 @@ def layout(**query: str) -> html.Div:
         "rule's required consecutive days; last seen: its last breach day; days alerting: "
         "calendar days from first to last seen, both included.",
         "alerts-body",
-        _controls(_active_only(query)),
+        _controls(_active_only(query), _severities(query)),
     )
 
 
@@ -108,6 +119,20 @@ def update(start, end, *values) -> list:
             source, filters, list(severities or []), bool(active_only)
         ),
     )
+
+
+@callback(
+    Output("url", "search", allow_duplicate=True),
+    Input("alerts-severity", "value"),
+    State("url", "search"),
+    prevent_initial_call=True,
+)
+def keep_severities_in_url(chosen: list[str] | None, search: str | None) -> str:
+    """The severity choice lives in the URL (left out when all are ticked)."""
+    chosen = [s for s in SEVERITIES if s in (chosen or [])]
+    if chosen == list(SEVERITIES):
+        return with_params(search, severity=None)
+    return with_params(search, severity=chosen or [NO_SEVERITY])
 
 
 callback(

@@ -23,9 +23,11 @@ from dash_app.components.page import (
     choice,
     control_row,
     filters_from_inputs,
+    own_param,
     page_inputs,
     page_layout,
     render,
+    with_params,
 )
 from dash_app.context import can_see_cost, reader
 from dash_app.data.catalog import PAGE_FIELDS
@@ -46,13 +48,16 @@ PAGE = "cost"
 GROUPS = {"provider": "Provider", "model": "Model", "team": "Team"}
 
 
-def _group_control(_filters: Filters, _opts: object) -> list:
-    return control_row(
-        "Spend by",
-        choice("cost-by", [{"label": v, "value": k} for k, v in GROUPS.items()], "provider"),
-        html.Button("Download table (CSV)", id="cost-download-button", className="button"),
-        dcc.Download(id="cost-download"),
-    )
+def _group_control(by: str):
+    def controls(_filters: Filters, _opts: object) -> list:
+        return control_row(
+            "Spend by",
+            choice("cost-by", [{"label": v, "value": k} for k, v in GROUPS.items()], by),
+            html.Button("Download table (CSV)", id="cost-download-button", className="button"),
+            dcc.Download(id="cost-download"),
+        )
+
+    return controls
 
 
 def layout(**query: str) -> html.Div:
@@ -65,7 +70,7 @@ def layout(**query: str) -> html.Div:
         "LLM token spend by provider, model and team. Calls to a model without a "
         "price row are shown as unpriced, never as $0.",
         "cost-body",
-        _group_control,
+        _group_control(own_param(query, "by", list(GROUPS), "provider")),
     )
 
 
@@ -302,6 +307,17 @@ def download(_clicks, start, end, *values) -> dict:
     table = table_frame(llm_usage(source, filters), by)
     name = f"modelmart-cost-{filters.start}-{filters.end}.csv"
     return dcc.send_data_frame(table.to_csv, name, index=False)
+
+
+@callback(
+    Output("url", "search", allow_duplicate=True),
+    Input("cost-by", "value"),
+    State("url", "search"),
+    prevent_initial_call=True,
+)
+def keep_group_in_url(by: str, search: str | None) -> str:
+    """The "spend by" choice lives in the URL like the filters (the default left out)."""
+    return with_params(search, by=None if by == "provider" else by)
 
 
 callback(Output("cost-body", "children"), *page_inputs(PAGE), Input("cost-by", "value"))(update)

@@ -10,6 +10,7 @@ from dash_app.components.common import GRAPH_CONFIG, alert_table, graph_or_messa
 from dash_app.components.page import (
     choice,
     control_row,
+    own_param,
     page_inputs,
     page_layout,
     render,
@@ -44,16 +45,9 @@ VIEWS = [
 TOP_SERIES = 6
 
 
-def _own(query: dict, name: str, allowed: list, default: str) -> str:
-    """A page-own URL parameter (the last value when repeated), or the default."""
-    value = query.get(name)
-    value = value[-1] if isinstance(value, list | tuple) and value else value
-    return value if value in allowed else default
-
-
 def layout(**query: str) -> html.Div:
-    view = _own(query, "view", [v["value"] for v in VIEWS], "days")
-    percentile = _own(query, "percentile", list(PERCENTILES), "p95")
+    view = own_param(query, "view", [v["value"] for v in VIEWS], "days")
+    percentile = own_param(query, "percentile", list(PERCENTILES), "p95")
 
     def controls(_filters: Filters, _opts: object) -> list:
         return [
