@@ -212,3 +212,23 @@ def test_notify_sends_each_digest_once_per_day_and_week(demo_home, tmp_path):
     finally:
         http.stop()
         smtp.stop()
+
+
+def test_every_delivered_alert_carries_its_rules_or_its_slos_description(demo_home):
+    """Threshold alerts: the alert_rules seed's description; SLO burn-rate alerts
+    (rule_id slo:<id>:page|ticket): their SLO's, with the action."""
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    rules = pd.read_csv(seeds / "alert_rules.csv").set_index("rule_id")["description"]
+    slos = pd.read_csv(seeds / "slos.csv").set_index("slo_id")["description"]
+    alerts, _ = engine.load(demo_home / "warehouse.duckdb")
+    kinds = set()
+    for a in alerts:
+        if a.rule_id.startswith("slo:"):
+            _, slo_id, action = a.rule_id.split(":")
+            want = f"SLO {slo_id}: {slos[slo_id]} (error budget burning at its {action} rate)"
+            kinds.add(action)
+        else:
+            want = rules[a.rule_id]
+            kinds.add("rule")
+        assert a.description == want, a.alert_id
+    assert kinds == {"rule", "page", "ticket"}  # the demo has all three kinds

@@ -105,9 +105,19 @@ def load(warehouse: Path) -> tuple[list[Alert], list[Route]]:
                    a.series, a.provider, a.model, a.team, a.model_name, a.model_version,
                    a.first_seen_date, a.last_seen_date, a.breach_days, a.last_value, a.worst_value,
                    a.status, a.resolved_date, a.latest_date, a.is_flapping, a.previous_alert_id,
-                   r.description
+                   coalesce(
+                       r.description,
+                       'SLO ' || s.slo_id || ': ' || s.description
+                       || ' (error budget burning at its '
+                       || case when a.rule_id like '%:page' then 'page' else 'ticket' end
+                       || ' rate)'
+                   ) as description
             from marts.fct_alerts as a
-            left join reference.alert_rules as r on a.rule_id = r.rule_id
+            -- the validated rules; an SLO's burn-rate alert (rule_id slo:<id>:page|ticket)
+            -- is described by its SLO
+            left join marts.dim_alert_rules as r on a.rule_id = r.rule_id
+            left join intermediate.int_slos_validated as s
+                on a.rule_id in ('slo:' || s.slo_id || ':page', 'slo:' || s.slo_id || ':ticket')
             order by case a.severity when 'critical' then 0 when 'warning' then 1 else 2 end,
                      a.first_seen_date, a.alert_id
             """

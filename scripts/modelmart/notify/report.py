@@ -12,7 +12,7 @@ Definitions (each the marts' own, pooled, never averages of daily ratios):
   of fct_dashboard_daily on the period's last day (all providers);
 - p95 latency: the highest daily latency_p95_ms of any provider in the period (the
   overview card's figure), with the days on which it was above the lowest critical
-  `>` rule on that metric (alert_rules);
+  `>` rule on that metric (the validated rules, dim_alert_rules);
 - spend: Σ cost_usd of fct_llm_usage_daily in the period; month to date against the
   month's budgets with the month-end forecast MTD ÷ days elapsed × days in month;
 - alerts (fct_alerts): opened = first_seen_date in the period; resolved =
@@ -186,7 +186,7 @@ def _digest(con: duckdb.DuckDBPyConnection, period: str) -> Digest:
     )
     (line,) = _one(
         con,
-        "select min(threshold) from reference.alert_rules where mart = 'fct_dashboard_daily' "
+        "select min(threshold) from marts.dim_alert_rules where mart = 'fct_dashboard_daily' "
         "and metric = 'latency_p95_ms' and severity = 'critical' and comparator = '>'",
         [],
     )
