@@ -301,7 +301,7 @@ def bench_small_files(workdir: Path, batches_per_stream: int) -> dict:
     con = duckdb.connect()
     pieces: list[list[Path]] = []
     for stream in ("predictions", "labels", "llm_calls", "business_events"):
-        frame = con.execute(
+        frame = con.sql(
             "select * exclude (_batch_seq, _loaded_at, _source_file, _source_row) "
             f"from read_parquet('{one}/landing/{stream}/*.parquet', union_by_name = true) "
             "order by _batch_seq, _source_row"

@@ -132,6 +132,10 @@ def test_recycled_segments_never_give_back_their_earlier_records(tmp_path: Path)
     # the earlier life's records under a new salt are not records
     assert read_records(MAGIC + bytes(range(8)) + kept[16:]) == (b"", len(kept[16:].rstrip(b"\0")))
     log.close()
+    # sealing cuts the earlier life off: the sealed segment is its records alone
+    (sealed,) = folder.glob("*.seg")
+    records_end = _independent_frames(data)[-1][1]
+    assert sealed.read_bytes() == data[:records_end] and records_end < len(data)
     (r,) = promote(home)
     assert (r.events, r.stored, r.duplicates, r.quarantined) == (3, 3, 0, 0)
     rows = landed_rows(home)

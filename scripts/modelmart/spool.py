@@ -31,8 +31,8 @@ anyway. So promotion, once a claim's batch has landed, makes each of its
 segments invalid (``MMSPFREE`` over the magic, fdatasynced) and keeps up to
 ``FREE_KEEP`` of them in ``free/``; a writer opening a segment takes one from
 there and writes a new magic and salt over its start. The records of its earlier
-life stay in the file after the new ones, but their salt is not the new one, so
-no reader takes them; a crash before the new header is durable leaves
+life stay in the file after the new ones (until sealing cuts them off), but their
+salt is not the new one, so no reader takes them; a crash before the new header is durable leaves
 ``MMSPFREE``, read as an empty segment (and nothing in it was acknowledged).
 
 A ``.open`` segment whose lock nobody holds belongs to a dead writer and is
@@ -245,6 +245,10 @@ class Segments:
         if self._fd is None or self._path is None:
             return
         t0 = time.perf_counter()
+        # a reused segment: cut the earlier life's records off (not synced: no reader
+        # takes them anyway), so a sealed segment's size is its records' (spool depth)
+        if os.fstat(self._fd).st_size > self._size:
+            os.ftruncate(self._fd, self._size)
         sealed = self._path.with_suffix(".seg")
         os.replace(self._path, sealed)
         fsync_path(self.folder)
@@ -304,7 +308,9 @@ class SpoolDepth:
 
 
 def depth(where: Paths | str | os.PathLike[str] | None) -> dict[str, SpoolDepth]:
-    """What waits in the spool per stream (sealed or open segments and claimed ones)."""
+    """What waits in the spool per stream (sealed or open segments and claimed ones):
+    their files' bytes (exact for sealed ones; a live writer's reused segment also
+    counts its earlier life's records until it is sealed)."""
     paths = _as_paths(where)
     out = {}
     for stream in STREAMS:
