@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import fcntl
 import json
+import os
 import struct
+import time
 import zlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from modelmart import spool
 from modelmart.config import get_paths
 from modelmart.logger import EventLogger, encode_events
 from modelmart.spool import (
@@ -257,3 +261,27 @@ def test_a_spool_of_the_old_format_is_still_promoted(tmp_path: Path) -> None:
         assert got.loc[want.index, column].tolist() == want[column].tolist()
     assert np.allclose(got.loc[want.index, "response_time_ms"], want["response_time_ms"])
     assert promote(home) == []
+
+
+def test_promotion_removes_only_abandoned_creating_files(tmp_path: Path, monkeypatch) -> None:
+    """A .creating file is a writer killed before naming its segment, unless a writer
+    is opening it right now: one just renamed out of free/ (old mtime, new ctime) or
+    one whose lock is held stays."""
+    folder = stream_dir(get_paths(tmp_path / "home"), "llm_calls")
+    folder.mkdir(parents=True)
+    reused = folder / "w-000001.creating"
+    reused.write_bytes(FREED + b"old records")
+    old = time.time() - 3600
+    os.utime(reused, (old, old))  # a reused file keeps its earlier life's mtime
+    promote(tmp_path / "home")
+    assert reused.exists()  # its ctime is new: a writer is opening it
+    later = time.time() + 120
+    monkeypatch.setattr(spool.time, "time", lambda: later)
+    held = folder / "w-000002.creating"
+    held.write_bytes(b"")
+    with open(held, "rb") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        promote(tmp_path / "home")
+        assert held.exists()  # locked: live
+    promote(tmp_path / "home")
+    assert not reused.exists() and not held.exists()  # abandoned: removed

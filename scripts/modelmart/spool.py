@@ -455,10 +455,7 @@ def promote(
                 else:
                     _merge(total, _ingest_claim(paths, stream, claim))
             for leftover in folder.glob("*.creating"):
-                # a writer killed between creating and naming its segment: it is empty
-                with contextlib.suppress(OSError):
-                    if time.time() - leftover.stat().st_mtime > 60:
-                        leftover.unlink()
+                _remove_if_abandoned(leftover)
             while ready := _ready_segments(folder):
                 chosen, size = [], 0
                 for seg in ready:
@@ -476,6 +473,20 @@ def promote(
             if total.segments or total.results:
                 out.append(total)
     return out
+
+
+def _remove_if_abandoned(creating: Path) -> None:
+    """Delete a ``.creating`` file of a writer killed before naming its segment (it
+    holds nothing acknowledged). Not one a live writer is opening: its lock is held,
+    or it changed in the last minute — ctime too, which the rename of a reused
+    segment out of ``free/`` sets, while its mtime is of its earlier life."""
+    with contextlib.suppress(OSError):
+        st = creating.stat()
+        if time.time() - max(st.st_mtime, st.st_ctime) <= 60:
+            return
+        with open(creating, "rb") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError: live
+            creating.unlink()
 
 
 def _merge(total: PromoteResult, part: PromoteResult) -> None:
