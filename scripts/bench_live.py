@@ -457,6 +457,14 @@ def bench_end_to_end(
     }
 
 
+def _parts_median(runs: list[dict]) -> dict[str, float]:
+    """Median seconds of each part of the loop over the runs (see ``bench_logger``)."""
+    return {
+        part: round(float(np.median([run["parts_s"][part] for run in runs])), 4)
+        for part in runs[0]["parts_s"]
+    }
+
+
 def bench_logger_side_by_side(landing: Path, rows: int, workdir: Path, rounds: int = 5) -> dict:
     """The naive SQLite path, the logger in its steady state (``warm``: reusing
     promoted segments), a new logger (``cold``: new files) and the floor, on the
@@ -502,10 +510,7 @@ def bench_logger_side_by_side(landing: Path, rows: int, workdir: Path, rounds: i
         "cold_rows_per_s": round(float(np.median(cold_rates))),
         "cold_ratio_vs_sqlite": round(float(np.median(cold_ratios)), 2),
         "rounds_cold_ratio": [round(x, 2) for x in cold_ratios],
-        "cold_parts_median_s": {
-            part: round(float(np.median([run["parts_s"][part] for run in cold_runs])), 4)
-            for part in cold_runs[0]["parts_s"]
-        },
+        "cold_parts_median_s": _parts_median(cold_runs),
         "floor_rows_per_s": round(float(np.median(floor_rates))),
         "floor_ratio_vs_sqlite": round(float(np.median(floor_ratios)), 2),
         "rounds_floor_ratio_vs_sqlite": [round(x, 2) for x in floor_ratios],
@@ -517,10 +522,7 @@ def bench_logger_side_by_side(landing: Path, rows: int, workdir: Path, rounds: i
         "flush_p99_ms": round(float(np.percentile(flushes, 99) * 1000), 3),
         "flushes": len(flushes),
         # median seconds per part of the loop over the rounds, and the total
-        "parts_median_s": {
-            part: round(float(np.median([run["parts_s"][part] for run in logger_runs])), 4)
-            for part in logger_runs[0]["parts_s"]
-        },
+        "parts_median_s": _parts_median(logger_runs),
         "loop_median_s": round(float(np.median([run["seconds"] for run in logger_runs])), 3),
         "promote_seconds": cold_runs[-1]["promote_seconds"],
         "promoted_stored": cold_runs[-1]["promoted_stored"],
