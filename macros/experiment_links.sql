@@ -65,6 +65,19 @@
         and {{ events }}.occurred_at < {{ users }}.window_end_at
 {%- endmacro %}
 
+{#- The sums of int_experiment_user_days' columns over its rows, at the caller's
+    grain (experiment × user × date in the model itself, experiment × user in
+    int_experiment_user_metrics): one list, so a new column is summed alike in both. -#}
+{% macro experiment_day_totals() -%}
+    sum(conversions) as conversions,
+    min(first_conversion_at) as first_conversion_at,
+    sum(revenue_usd) as revenue_usd,
+    sum(pre_exposure_revenue_usd) as pre_exposure_revenue_usd,
+    sum(tickets) as tickets,
+    sum(agent_resolved_tickets) as agent_resolved_tickets,
+    max(events_batch_seq) as events_batch_seq
+{%- endmacro %}
+
 {#- The user_ids whose experiment numbers batches newer than `watermark` can change:
     those named on a newer business event (an exposure, an outcome, a new session
     link), and those with a session (named on any of their events) that a newer

@@ -66,13 +66,7 @@ days as (
         experiment,
         user_id,
         activity_date,
-        sum(conversions) as conversions,
-        min(first_conversion_at) as first_conversion_at,
-        sum(revenue_usd) as revenue_usd,
-        sum(pre_exposure_revenue_usd) as pre_exposure_revenue_usd,
-        sum(tickets) as tickets,
-        sum(agent_resolved_tickets) as agent_resolved_tickets,
-        max(events_batch_seq) as events_batch_seq
+        {{ modelmart.experiment_day_totals() }}
     from (
         select * from per_day
         union all

@@ -42,13 +42,7 @@ event_totals as (
     select
         experiment,
         user_id,
-        sum(conversions) as conversions,
-        min(first_conversion_at) as first_conversion_at,
-        sum(revenue_usd) as revenue_usd,
-        sum(pre_exposure_revenue_usd) as pre_exposure_revenue_usd,
-        sum(tickets) as tickets,
-        sum(agent_resolved_tickets) as agent_resolved_tickets,
-        max(events_batch_seq) as events_batch_seq
+        {{ modelmart.experiment_day_totals() }}
     from days
     group by experiment, user_id
 ),
