@@ -26,6 +26,7 @@ import pytest
 
 from modelmart.ingest import ingest_records
 from tests.conftest import project_copy, run_dbt
+from tests.test_marts_reference import biz
 
 pytestmark = pytest.mark.slow
 
@@ -55,19 +56,6 @@ def exposure(eid, user, when, variant, session=None):
     }
 
 
-def event(eid, kind, when, user=None, session=None, revenue=None, resolved_by=None):
-    row = {"event_id": eid, "occurred_at": when, "event_type": kind}
-    for key, value in (
-        ("user_id", user),
-        ("session_id", session),
-        ("revenue_usd", revenue),
-        ("resolved_by", resolved_by),
-    ):
-        if value is not None:
-            row[key] = value
-    return row
-
-
 def call(eid, session, when, rt, tin, tout):
     return {
         "event_id": eid,
@@ -88,19 +76,19 @@ EVENTS = {
         exposure("x3", "u3", "2026-03-04T09:00:00Z", "treat"),
         exposure("x4", "u4", "2026-03-03T08:00:00Z", "control", "s4"),
         exposure("x6", "u6", "2026-03-05T08:00:00Z", "treat", "s6"),
-        event("e1", "conversion", "2026-03-03T10:00:00Z", session="s1", revenue=50.0),
-        event("e2", "ticket", "2026-03-05T10:00:00Z", user="u3", resolved_by="agent"),
-        event("e3", "purchase", "2026-02-25T10:00:00Z", user="u4", revenue=30.0),
-        event("e4", "conversion", "2026-03-06T10:00:00Z", user="u6", revenue=12.0),
+        biz("e1", "2026-03-03T10:00:00Z", "conversion", session="s1", revenue=50.0),
+        biz("e2", "2026-03-05T10:00:00Z", "ticket", user="u3", resolved="agent"),
+        biz("e3", "2026-02-25T10:00:00Z", "purchase", user="u4", revenue=30.0),
+        biz("e4", "2026-03-06T10:00:00Z", "conversion", user="u6", revenue=12.0),
     ],
     2: [
         exposure("x5", "u5", "2026-03-06T10:00:00Z", "treat", "s5"),
         exposure("x2b", "u2", "2026-03-07T10:00:00Z", "control", "s2"),
-        event("e5", "conversion", "2026-03-06T12:00:00Z", user="u3", revenue=20.0),
-        event("e6", "purchase", "2026-03-05T12:00:00Z", session="s1", revenue=10.0),
+        biz("e5", "2026-03-06T12:00:00Z", "conversion", user="u3", revenue=20.0),
+        biz("e6", "2026-03-05T12:00:00Z", "purchase", session="s1", revenue=10.0),
     ],
     3: [
-        event("e7", "note", "2026-03-06T13:00:00Z", user="u1", session="sx"),
+        biz("e7", "2026-03-06T13:00:00Z", "note", user="u1", session="sx"),
         exposure("x4a", "u4", "2026-03-01T08:00:00Z", "control"),
     ],
 }
